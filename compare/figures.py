@@ -1,0 +1,40 @@
+"""Loss-curve figure: simulation mean with a ±2 stderr band (solid/dotted), theory dashed."""
+
+from __future__ import annotations
+
+import numpy as np
+import matplotlib.pyplot as plt
+
+from compare import style
+from twopoint.curves import Curves
+
+LABELS = {"test_risk": "test risk", "train_loss": "train loss"}
+
+
+def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = ""):
+    """Log-log curves against the step (step 0 omitted); either source may be missing."""
+    style.apply()
+    fig, ax = plt.subplots(figsize=(4.2, 3.0))
+    ref = sim if sim is not None else theory
+    quantities = ref.quantities
+    cols = dict(zip(quantities, style.colors(len(quantities) + 1)))
+    for q in quantities:
+        ls = style.QUANTITY_LINESTYLE.get(q, "-")
+        if sim is not None:
+            keep = sim.steps > 0
+            mean, se = sim.mean(q)[keep], sim.stderr(q)[keep]
+            ax.plot(sim.steps[keep], mean, ls, color=cols[q], label=f"{LABELS.get(q, q)}: simulation ({sim.replicas} replicas)")
+            lo = np.clip(mean - 2 * se, np.nanmin(mean) * 1e-3, None)
+            ax.fill_between(sim.steps[keep], lo, mean + 2 * se, color=cols[q], alpha=style.BAND_ALPHA, lw=0)
+        if theory is not None and q in theory.values:
+            keep = theory.steps > 0
+            ax.plot(theory.steps[keep], theory.values[q][keep], style.THEORY_LINESTYLE, color="k", lw=1.0,
+                    label=f"{LABELS.get(q, q)}: theory")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("loss")
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="best")
+    return fig

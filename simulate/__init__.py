@@ -1,0 +1,28 @@
+"""Simulators: real minibatch SGD in PyTorch, replicas batched along the leading axis.
+
+Every simulator has the same signature, ``fn(problem) -> Curves``; :func:`simulate` picks the one
+registered for the problem's (model, data regime).
+"""
+
+from __future__ import annotations
+
+from simulate.linear_online import simulate_linear_online
+from twopoint.curves import Curves
+from twopoint.problem import Problem
+from twopoint.registry import Registry
+
+SIMULATORS: Registry = Registry("simulator")
+SIMULATORS.register("linear/online")(simulate_linear_online)
+
+
+def regime(problem: Problem) -> str:
+    return f"{problem.model}/{'online' if problem.data.online else 'finite'}"
+
+
+def select_simulator(problem: Problem):
+    """The simulator for this problem; raises ConfigError for unsupported combinations."""
+    return SIMULATORS.get(regime(problem), "model.kind/data.n_train")
+
+
+def simulate(problem: Problem) -> Curves:
+    return select_simulator(problem)(problem)

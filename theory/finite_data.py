@@ -1,0 +1,252 @@
+"""Full-batch gradient flow / gradient descent on linear regression with P samples (THEORY.md §5).
+
+Conventions (THEORY §1): rows x_μ ~ N(0, Σ), y = w*·x + ε with ε ~ N(0, σ²), Σ̂ = XᵀX/P,
+b = Xᵀy/P, ridge γ ≥ 0, w(0) = 0.  Per-sample loss ½(f − y)², so
+    gradient flow (continuous time t):  dw/dt = −(Σ̂ + γ) w + b,
+    gradient descent (integer steps t): w ← w − η[(Σ̂ + γ) w − b]   (≈ gradient flow at time ηt).
+Reported curves are averages over the data (deterministic equivalents):
+    test risk  R(t) = E[(w − w*)ᵀ M (w − w*)] + σ²   (M = diag(pop.test_eigenvalues); includes σ²),
+    train loss L̂(t) = E[(1/P) Σ_μ (w·x_μ − y_μ)²]   (no ridge term).
+
+Double Laplace transforms (z_i = s_i + γ, κ_i = κ(z_i) from the master equation with N = ∞,
+q = (1/P) tr(ΣGΣG'), dM = (1/P) tr(ΣGMG'), sums from :mod:`theory.two_point`):
+    Ê(s1, s2) = [κ1κ2 w*ᵀGMG'w* + dM/(1 − q) (κ1κ2 w*ᵀGΣG'w* + σ²)] / (s1 s2),
+    L̃(s1, s2) = z1 z2 [κ1κ2 w*ᵀΣGG'w* + σ²] / (κ1κ2 (1 − q) s1 s2).
+The curves are the diagonal t1 = t2 = t of the double inversion
+    f(t, t) = Σ_{k,l} W_k W_l F(S_k, S_l),
+a product of two one-dimensional rules whose weights W carry the time dependence:
+  * gradient flow: fixed Talbot nodes S and weights w e^{tS};
+  * gradient descent: s(u) = expm1(u)/η with weights w e^{u(t+1)}/η on Talbot nodes u for late
+    steps (plus the contour shifted by iπ, weight (−1)^t, when η(λ̂_max + γ) > 0.95), and the
+    Cauchy circle ζ = e^{−u}, |ζ| = ρ, weights ζ^{−(t+1)}/(nη) for early steps (THEORY §9.3).
+The rules are conjugate-symmetric, so rows use the non-redundant half of the nodes (doubled) and
+columns the whole set: κ is solved once per distinct node.  Coinciding nodes use the diagonal limits.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.optimize import brentq
+
+from theory.contours import DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold
+from theory.contours import talbot_contour
+from theory.errors import ConvergenceError
+from theory.population import Population
+from theory.resolvent import critical_omega, resolvent_moments, solve_master
+from theory.two_point import ModeSums, conjugate, mode_sums, pair_sums
+
+OSCILLATION_THRESHOLD = 0.95
+_TIME_CHUNK = 256
+
+
+class TrainTestCurves(NamedTuple):
+    """Test risk (including σ²) and train loss at the requested times."""
+
+    test_risk: np.ndarray
+    train_loss: np.ndarray
+
+
+class _Rule(NamedTuple):
+    """One-dimensional quadrature in s: nodes (T or 1, n), weights (T, n), real nodes (n,)."""
+
+    nodes: np.ndarray
+    weights: np.ndarray
+    real: np.ndarray
+
+
+def _join(*rules: _Rule) -> _Rule:
+    count = max(r.nodes.shape[0] for r in rules)
+    nodes = [np.broadcast_to(r.nodes, (count, r.nodes.shape[1])) for r in rules]
+    return _Rule(np.concatenate(nodes, axis=1), np.concatenate([r.weights for r in rules], axis=1),
+                 np.concatenate([r.real for r in rules]))
+
+
+def _mirror(half, real, axis=1):
+    """Append the conjugates of the non-real entries (half contour → whole contour)."""
+    return np.concatenate([half, np.conj(np.compress(~real, half, axis=axis))], axis=axis)
+
+
+def _mirror_sums(sums: ModeSums, real) -> ModeSums:
+    other = conjugate(sums)
+    return ModeSums(*(np.concatenate([a, np.compress(~real, b, axis=1)], axis=1)
+                      for a, b in zip(sums, other)))
+
+
+def _invert(rule: _Rule, pop: Population, n_train: float, ridge: float) -> TrainTestCurves:
+    """Excess test risk and train loss f(t, t) = Re Σ_{kl} W_k W_l F(S_k, S_l) for each time."""
+    kappa = solve_master(rule.nodes + ridge, pop, n_train)
+    rows = mode_sums(kappa, pop)
+    cols = _mirror_sums(rows, rule.real)
+    s_rows, s_cols = rule.nodes, _mirror(rule.nodes, rule.real)
+    w_rows = rule.weights * np.where(rule.real, 1.0, 2.0)
+    w_cols = _mirror(rule.weights, rule.real)
+    left = ModeSums(*(a[:, :, None] for a in rows))
+    right = ModeSums(*(a[:, None, :] for a in cols))
+    pairs = pair_sums(left, right)
+    s1, s2 = s_rows[:, :, None], s_cols[:, None, :]
+    k1k2 = left.kappa * right.kappa
+    q = pairs.sigma_sigma / n_train
+    dm = pairs.sigma_test / n_train
+    noise = pop.noise_var
+    variance_part = k1k2 * pairs.teacher_sigma + noise
+    excess = (k1k2 * pairs.teacher_test + dm / (1.0 - q) * variance_part) / (s1 * s2)
+    train = (s1 + ridge) * (s2 + ridge) * variance_part / (k1k2 * (1.0 - q) * s1 * s2)
+    shared = excess.shape[0] != w_rows.shape[0]  # one node set for all times (circle)
+
+    def contract(values):
+        if shared:
+            return np.real(np.einsum("tr,rc,tc->t", w_rows, values[0], w_cols))
+        return np.real(np.einsum("tr,trc,tc->t", w_rows, values, w_cols))
+
+    return TrainTestCurves(contract(excess), contract(train))
+
+
+def _evaluate(rule_for, times, pop, n_train, ridge):
+    """Apply :func:`_invert` in chunks of times; ``rule_for(times)`` builds the rule."""
+    test, train = np.empty(times.shape), np.empty(times.shape)
+    for start in range(0, times.size, _TIME_CHUNK):
+        block = slice(start, start + _TIME_CHUNK)
+        curves = _invert(rule_for(times[block]), pop, n_train, ridge)
+        test[block], train[block] = curves
+    return TrainTestCurves(test + pop.noise_var, train)
+
+
+def _half_talbot(times, n_nodes):
+    """Upper half of the fixed Talbot contour with plain (undoubled) weights."""
+    nodes, weights = talbot_contour(times, n_nodes, full=True)
+    real = np.arange(n_nodes) == 0
+    return nodes[:, n_nodes - 1 :], weights[:, n_nodes - 1 :], real
+
+
+def _initial(pop: Population, shape) -> TrainTestCurves:
+    return TrainTestCurves(np.full(shape, pop.initial_risk), np.full(shape, pop.signal + pop.noise_var))
+
+
+def _check_common(pop: Population, n_train, ridge):
+    if n_train <= 0:
+        raise ValueError(f"n_train must be positive, got {n_train}")
+    if ridge < 0:
+        raise ValueError(f"ridge must be non-negative, got {ridge}")
+
+
+def gradient_flow(pop: Population, n_train, ridge, times, *, n_nodes: int = DEFAULT_NODES):
+    """Test risk and train loss of gradient flow at continuous times t ≥ 0 (t = 0 exact)."""
+    _check_common(pop, n_train, ridge)
+    times = np.asarray(times, dtype=np.float64)
+    if np.any(times < 0):
+        raise ValueError("times must be non-negative")
+    out = _initial(pop, times.shape)
+    late = times > 0
+    if late.any():
+
+        def rule_for(t):
+            nodes, weights, real = _half_talbot(t, n_nodes)
+            return _Rule(nodes, weights * np.exp(t[:, None] * nodes), real)
+
+        curves = _evaluate(rule_for, times[late], pop, float(n_train), float(ridge))
+        out.test_risk[late], out.train_loss[late] = curves
+    return out
+
+
+def top_sample_eigenvalue(pop: Population, n_train) -> float:
+    """Right edge of the deterministic-equivalent spectrum of Σ̂ = XᵀX/P.
+
+    The edge is −s(κ_e) at the real κ_e < −λ_max where ds/dκ = 1 − d2(κ)/P vanishes (Silverstein–
+    Choi); it exceeds λ_max and tends to it as P → ∞.  Finite samples fluctuate around it by
+    O(P^{−2/3}) (more when λ_max is an isolated spike).
+    """
+    lam, mult = pop.eigenvalues, pop.multiplicity
+    top = float(lam.max())
+    weights = np.stack([mult * lam, mult * lam * lam], axis=1)
+
+    def moments(x):
+        return resolvent_moments(np.asarray(-top - x), lam, weights[:, 0], weights[:, 1])
+
+    root = brentq(lambda y: float(moments(np.exp(y))[1]) - n_train, np.log(top) - 28.0,
+                  np.log(top) + 60.0, xtol=1e-14, rtol=1e-14, maxiter=500)
+    x = np.exp(root)
+    d = float(moments(x)[0])
+    return (top + x) * (1.0 - d / n_train)
+
+
+def gd_stability_edge(pop: Population, n_train, ridge) -> float:
+    """Largest stable GD step η_crit = 2/(λ̂_max + γ), λ̂_max from :func:`top_sample_eigenvalue`."""
+    return 2.0 / (top_sample_eigenvalue(pop, n_train) + ridge)
+
+
+def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_nodes: int = DEFAULT_NODES,
+                     n_circle: int = DEFAULT_CIRCLE_POINTS):
+    """Test risk and train loss of full-batch GD with step ``lr`` at integer ``steps`` ≥ 0.
+
+    Raises ``ValueError`` when η(λ̂_max + γ) ≥ 2 (the mean risk diverges).  With
+    η(λ̂_max + γ) > 0.95 the contour for oscillating modes is added (THEORY §9.3).
+    """
+    _check_common(pop, n_train, ridge)
+    steps = np.asarray(steps)
+    if not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
+        raise ValueError("steps must be non-negative integers")
+    eta = float(lr)
+    contraction = eta * (top_sample_eigenvalue(pop, n_train) + ridge)
+    if not 0 < contraction < 2:
+        raise ValueError(f"GD step outside the stable range: η(λ̂_max + γ) = {contraction:.4g}")
+    oscillating = contraction > OSCILLATION_THRESHOLD
+    out = _initial(pop, steps.shape)
+    threshold = max(fft_threshold(n_circle), n_nodes * (2 if oscillating else 1))
+    early = (steps > 0) & (steps < threshold)
+    late = steps >= threshold
+    if early.any():
+        zeta, rho = circle_points(n_circle)
+        half = zeta[: n_circle // 2 + 1]
+        real = np.zeros(half.size, dtype=bool)
+        real[[0, -1]] = True
+
+        def circle_rule(t):
+            powers = half[None, :] ** (-(t[:, None] + 1.0))
+            return _Rule(((1.0 / half - 1.0) / eta)[None, :], powers / (n_circle * eta), real)
+
+        curves = _evaluate(circle_rule, steps[early].astype(np.float64), pop, float(n_train), ridge)
+        out.test_risk[early], out.train_loss[early] = curves
+    if late.any():
+
+        def talbot_rule(t):
+            u, w, real = _half_talbot(t, n_nodes)
+            growth = np.exp(u * (t[:, None] + 1.0))
+            rule = _Rule(np.expm1(u) / eta, w * growth / eta, real)
+            if not oscillating:
+                return rule
+            sign = np.where(t % 2 == 0, -1.0, 1.0)[:, None]  # (−1)^{t+1}
+            shifted = _Rule(-(1.0 + np.exp(u)) / eta, sign * w * growth / eta, real)
+            return _join(rule, shifted)
+
+        curves = _evaluate(talbot_rule, steps[late].astype(np.float64), pop, float(n_train), ridge)
+        out.test_risk[late], out.train_loss[late] = curves
+    return out
+
+
+def static_limit(pop: Population, n_train, ridge) -> TrainTestCurves:
+    """t → ∞ limit (THEORY §5): ridge solution, or the min-norm interpolator / OLS when γ = 0.
+
+    With κ = κ(γ): E∞ = κ²[w*ᵀGMGw* + dM/(1−q) w*ᵀGΣGw*] + σ² dM/(1−q) (R∞ = E∞ + σ²),
+    L̂∞ = (γ/κ)²[κ² w*ᵀΣG²w* + σ²]/(1 − q); ridgeless P > D gives L̂∞ = σ²(1 − D/P) and
+    ridgeless P < D interpolates (L̂∞ = 0).  Ridgeless P = D diverges and raises ``ValueError``.
+    """
+    _check_common(pop, n_train, ridge)
+    rank = float(np.sum(pop.multiplicity[pop.eigenvalues > 0]))
+    n_train, ridge = float(n_train), float(ridge)
+    if ridge == 0.0 and abs(n_train - rank) <= 1e-9 * n_train:
+        raise ValueError("ridgeless regression with P = D: the test risk diverges (use ridge > 0)")
+    kappa = float(solve_master(ridge, pop, n_train)) if ridge > 0 else critical_omega(pop, n_train)
+    at = mode_sums(np.asarray(kappa), pop)
+    pairs = pair_sums(at, at)
+    q, dm = pairs.sigma_sigma / n_train, pairs.sigma_test / n_train
+    noise = pop.noise_var
+    excess = kappa**2 * (pairs.teacher_test + dm / (1 - q) * pairs.teacher_sigma) + noise * dm / (1 - q)
+    if ridge > 0:
+        train = (ridge / kappa) ** 2 * (kappa**2 * pairs.teacher_sigma + noise) / (1 - q)
+    else:
+        train = noise * max(0.0, 1.0 - rank / n_train)
+    if not np.isfinite(excess):
+        raise ConvergenceError("static limit is not finite")
+    return TrainTestCurves(np.asarray(float(excess) + noise), np.asarray(float(train)))

@@ -1,0 +1,353 @@
+"""Multi-pass minibatch SGD on P fixed samples, linear regression (THEORY.md §6).
+
+Conventions (THEORY §1): rows x_μ ~ N(0, Σ), y = w*·x + ε, ε ~ N(0, σ²); per-sample loss ½(f − y)²;
+each step draws B indices uniformly *with replacement* from the P samples and applies
+w ← w − η[(1/B) Σ_batch (f − y) x + γw] (ridge γ = weight decay every step), w(0) = 0; time = step
+count.  Test risk R(t) = E[(w − w*)ᵀ M (w − w*)] + σ² (M = diag(pop.test_eigenvalues), includes σ²);
+train loss L̂(t) = E (1/P) Σ_μ (f(x_μ) − y_μ)² without the ridge term.  Averages are over data,
+label noise and batches.
+
+Closure: the batch-noise covariance is replaced by its Gaussian (Wick, "C2") form
+(1/B)[L̂(w)Σ̂ + g gᵀ].  The closed equations and their generating-function algebra are in
+:mod:`theory.sgd_noise`; the test risk is R = R_GD + Dmean + R_noise with R_GD the full-batch GD risk.
+Two evaluations of the same equations:
+
+* :func:`multipass_sgd` — deterministic equivalents.  The Stieltjes sums at the roots x of
+  1 − ζa(κ) come from the master equation κ(x) (THEORY §3), with b = Xᵀy/P:
+      Σ κ²/(κ + x) ≍ tr Σ − x d(κ),   Σ M̂_jj κ/(κ + x) ≍ Σ_k m_k λ_k/(λ_k + κ),
+      B0(x) = bᵀ(Σ̂ + x)⁻¹b ≍ S − x Σ_k λ_k w*_k²/(λ_k + κ) + σ² d(κ)/P,
+  and the forcing follows from B0 by partial fractions (γ = 0: E(κ)/κ + (σ²/P)(r − d(κ))/x, r = min(P, D)).
+  The noise kernels see M only through diag(VᵀMV) ≍ one-point traces, which need only the diagonal
+  of M in Σ's eigenbasis (all a :class:`Population` can express).
+  R_GD is :func:`theory.finite_data.gradient_descent`.  Dmean is taken to first order in η²/B:
+      Dmean(t) ≈ (η²/B) t W(t − 1),   W(τ) = E[bᵀφ^τ M φ^τ b],   φ = 1 − η(Σ̂ + γ),
+  i.e. the norm of the GD mean gradient −φ^τ b (exact to this order for γ = 0; with γ > 0 the ridge
+  part γ(1 − φ^τ)w_γ of the mean gradient is left out).  W is the diagonal of a two-point
+  generating function, W̃(ζ1, ζ2) = Q(x(ζ1), x(ζ2))/(η²ζ1ζ2), x(ζ) = (1 − ζϕ)/(ζη), with
+      Q(x, y) = bᵀ(Σ̂ + x)⁻¹M(Σ̂ + y)⁻¹b ≍ Σ m λ² w*²/((λ + κ)(λ + κ'))
+                + [κκ' Σ λ w*²/((λ + κ)(λ + κ')) + σ²] dM/(1 − q)          (THEORY §4).
+* :func:`multipass_sgd_given_data` — the exact eigendecomposition of sampled Σ̂ (label noise
+  averaged analytically), exact R_GD and exact C2 Dmean, averaged over draws.  Its difference from
+  :func:`multipass_sgd` is the deterministic-equivalent (and first-order Dmean) error alone.
+
+Stability (C2): every a_j < 1 and the kernel mass (η²/B) Σ_j κ_j²/(1 − a_j) < 1
+(:func:`sgd_stability_margin`).  Beyond it E L̂ grows geometrically; both predictors then return
+``inf`` for every step ≥ 1 rather than numbers from an invalid inversion.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold,
+                             invert_generating_function, talbot_contour)
+from theory.finite_data import (OSCILLATION_THRESHOLD, TrainTestCurves, gradient_descent,
+                                top_sample_eigenvalue)
+from theory.population import Population
+from theory.resolvent import resolvent_moments, solve_master, spectral_d
+from theory.sgd_noise import StepRule, StieltjesSums, c2_transforms
+from theory.two_point import ModeSums, divided_differences, mode_sums
+
+_NODE_CHUNK = 16  # generating-function nodes per (nodes × r × r) work array of the exact Dmean
+
+
+def _check(pop: Population, n_train, lr, batch, ridge):
+    if n_train <= 0 or lr <= 0 or batch < 1 or ridge < 0:
+        raise ValueError(f"need P > 0, η > 0, B ≥ 1, γ ≥ 0; got {n_train}, {lr}, {batch}, {ridge}")
+    return StepRule(float(lr), int(batch), float(ridge))
+
+
+def _steps(steps):
+    steps = np.asarray(steps)
+    if not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
+        raise ValueError("steps must be non-negative integers")
+    return steps.astype(np.int64)
+
+
+def _diverged(pop: Population, steps, start_train) -> TrainTestCurves:
+    test = np.where(steps == 0, pop.initial_risk, np.inf)
+    return TrainTestCurves(test, np.where(steps == 0, start_train, np.inf))
+
+
+# --- deterministic equivalents --------------------------------------------------------------------
+class _Equivalents:
+    """Deterministic-equivalent Stieltjes sums of :mod:`theory.sgd_noise` for one population."""
+
+    def __init__(self, pop: Population, n_train: float, ridge: float):
+        self.pop, self.n_train, self.ridge = pop, n_train, ridge
+        lam, mult = pop.eigenvalues, pop.multiplicity
+        self.trace = float(np.sum(mult * lam))
+        self.rank = min(n_train, float(np.sum(mult[lam > 0])))
+        signal = mult * lam * pop.teacher_sq
+        self._weights = np.stack([signal, mult * lam, mult * lam * pop.test_eigenvalues], axis=1)
+        if ridge:
+            self._b0_ridge, self._b1_ridge = self._b0_and_slope(ridge)
+
+    def _moments(self, x):
+        kappa = solve_master(x, self.pop, self.n_train)
+        first, second = resolvent_moments(kappa, self.pop.eigenvalues, self._weights, self._weights)
+        return kappa, first, second
+
+    def _b0_and_slope(self, x: float):
+        """B0(x) and B1(x) = −B0'(x) = Σ_j b_j²/(κ_j + x)² at a real x > 0."""
+        kappa, first, second = self._moments(np.asarray(x))
+        p, noise = self.n_train, self.pop.noise_var
+        d2 = first[1] - kappa * second[1]  # Σ λ²/(λ + κ)²
+        slope = 1.0 / (1.0 - d2 / p)  # dκ/dx
+        b0 = self.pop.signal - x * first[0] + noise * first[1] / p
+        b1 = first[0] - x * slope * second[0] + noise * slope * second[1] / p
+        return float(b0), float(b1)
+
+    def train_floor(self) -> float:
+        """L̂_γ: σ² max(0, 1 − r/P) for γ = 0, S + σ² − B0(γ) − γB1(γ) otherwise."""
+        noise = self.pop.noise_var
+        if not self.ridge:
+            return noise * max(0.0, 1.0 - self.rank / self.n_train)
+        return self.pop.signal + noise - self._b0_ridge - self.ridge * self._b1_ridge
+
+    def __call__(self, x) -> StieltjesSums:
+        kappa, first, _ = self._moments(x)
+        signal, d, test = first[..., 0], first[..., 1], first[..., 2]
+        noise, p = self.pop.noise_var, self.n_train
+        kernel_train = self.trace - x * d
+        if not self.ridge:
+            forcing = signal + noise * (self.rank - d) / (p * x)
+            return StieltjesSums(forcing, np.zeros_like(forcing), kernel_train, test)
+        b0 = self.pop.signal - x * signal + noise * d / p
+        gap = x - self.ridge
+        weights = (b0 - self._b0_ridge) / gap**2 + self._b1_ridge / gap
+        return StieltjesSums(self._b1_ridge - x * weights, weights, kernel_train, test)
+
+
+def _pair_weights(pop: Population) -> np.ndarray:
+    mult, lam, test, w2 = pop.multiplicity, pop.eigenvalues, pop.test_eigenvalues, pop.teacher_sq
+    return np.stack([mult * test * lam * lam * w2, mult * lam * w2, mult * lam * test, mult * lam * lam], axis=1)
+
+
+def _gradient_norm_transform(pop: Population, n_train: float, rule: StepRule):
+    """W̃(ζ1, ζ2) = Σ_{τ1,τ2} ζ1^τ1 ζ2^τ2 E[bᵀφ^τ1 M φ^τ2 b] (deterministic equivalent, module docstring)."""
+    weights = _pair_weights(pop)
+
+    def transform(rows, cols):
+        sums = []
+        for zeta in (rows, cols):
+            x = (1.0 - zeta * rule.decay) / (zeta * rule.lr)
+            sums.append(mode_sums(solve_master(x, pop, n_train), pop, weights))
+        left = ModeSums(sums[0].kappa[..., :, None], *(a[..., :, None, :] for a in sums[0][1:]))
+        right = ModeSums(sums[1].kappa[..., None, :], *(a[..., None, :, :] for a in sums[1][1:]))
+        pairs = divided_differences(left, right)
+        k1k2 = left.kappa[..., None] * right.kappa[..., None]
+        q, dm = pairs[..., 3] / n_train, pairs[..., 2] / n_train
+        bilinear = pairs[..., 0] + (k1k2[..., 0] * pairs[..., 1] + pop.noise_var) * dm / (1.0 - q)
+        return bilinear / (rule.lr**2 * rows[..., :, None] * cols[..., None, :])
+
+    return transform
+
+
+def _diagonal_coefficients(transform, taus, oscillating: bool, n_nodes: int, n_circle: int):
+    """f(τ, τ) from F(ζ1, ζ2) = Σ f(τ1, τ2) ζ1^τ1 ζ2^τ2 (THEORY §9.3 applied in both variables).
+
+    ``transform(rows, cols)`` takes node arrays (..., n) and returns (..., n, n).  Early τ use the
+    Cauchy circle in both variables (one 2-D FFT); later τ the product of two Talbot rules in
+    u = −log ζ, with the contour shifted by iπ (weight (−1)^τ) added for oscillating modes.
+    """
+    out = np.empty(taus.shape)
+    early = taus < max(fft_threshold(n_circle), n_nodes * (2 if oscillating else 1))
+    if early.any():
+        zeta, rho = circle_points(n_circle)
+        coeffs = np.fft.fft2(transform(zeta, zeta)) / n_circle**2
+        t = taus[early]
+        out[early] = np.real(coeffs[t, t]) * rho ** (-2.0 * t)
+    late = ~early
+    if late.any():
+        t = taus[late].astype(np.float64)
+        u, w = talbot_contour(t, n_nodes, full=True)
+        weights = w * np.exp(t[:, None] * u)
+        nodes = np.exp(-u)
+        if oscillating:
+            sign = np.where(taus[late] % 2 == 0, 1.0, -1.0)[:, None]
+            nodes = np.concatenate([nodes, -nodes], axis=1)
+            weights = np.concatenate([weights, sign * weights], axis=1)
+        values = transform(nodes, nodes)
+        out[late] = np.real(np.einsum("tr,trc,tc->t", weights, values, weights))
+    return out
+
+
+class _Cached:
+    """Evaluate (L̃, R̃_noise) once per node array and hand out either part."""
+
+    def __init__(self, fn):
+        self.fn, self.key, self.value = fn, None, None
+
+    def part(self, index: int):
+        def get(zeta):
+            key = (zeta.shape, zeta.tobytes())
+            if key != self.key:
+                self.key, self.value = key, self.fn(zeta)
+            return self.value[index]
+
+        return get
+
+
+def multipass_sgd(pop: Population, n_train, lr, batch, steps, ridge=0.0, *, include_dmean=True,
+                  n_nodes: int = DEFAULT_NODES, n_circle: int = DEFAULT_CIRCLE_POINTS) -> TrainTestCurves:
+    """Deterministic-equivalent test risk and train loss of multi-pass SGD at integer ``steps``.
+
+    ``include_dmean=False`` drops the mean-path term Dmean (for measuring its size).  Returns ``inf``
+    for every step ≥ 1 when the C2 dynamics is unstable (:func:`sgd_stability_margin` ≥ 1).
+    """
+    rule = _check(pop, n_train, lr, batch, ridge)
+    steps = _steps(steps)
+    n_train = float(n_train)
+    start_train = pop.signal + pop.noise_var
+    if sgd_stability_margin(pop, n_train, lr, batch, ridge) >= 1.0:
+        return _diverged(pop, steps, start_train)
+    sums = _Equivalents(pop, n_train, rule.ridge)
+    floor = sums.train_floor()
+    cached = _Cached(lambda z: c2_transforms(rule, sums, floor, z))
+    top = top_sample_eigenvalue(pop, n_train)
+    oscillating = rule.lr * (top + rule.ridge) > OSCILLATION_THRESHOLD
+    kwargs = dict(n_nodes=n_nodes, n_circle=n_circle, oscillating=oscillating)
+    train = invert_generating_function(cached.part(0), steps, **kwargs)
+    noise = invert_generating_function(cached.part(1), steps, **kwargs)
+    test = gradient_descent(pop, n_train, rule.ridge, rule.lr, steps, n_nodes=n_nodes, n_circle=n_circle).test_risk
+    test = test + noise
+    if include_dmean and np.any(steps > 0):
+        later = steps > 0
+        taus = steps[later] - 1
+        gradient_norm = _diagonal_coefficients(_gradient_norm_transform(pop, n_train, rule), taus,
+                                               oscillating, n_nodes, n_circle)
+        test[later] += rule.noise_gain * steps[later] * gradient_norm
+    return TrainTestCurves(test, train)
+
+
+def sgd_stability_margin(pop: Population, n_train, lr, batch, ridge=0.0) -> float:
+    """C2 kernel mass (η²/B) E Σ_j κ_j²/(1 − a_j) (= (η/B) E tr Σ̂(2 − ηΣ̂(1 + 1/B))⁻¹ for γ = 0).
+
+    Stable when < 1.  Returns ``inf`` when some a(κ) ≥ 1 on the deterministic-equivalent spectrum of
+    Σ̂ (its right edge from :func:`theory.finite_data.top_sample_eigenvalue`).  It equals
+    ζh k̃_tr(ζ) at ζ = 1, whose roots x1,2 are real: x2 ≥ 0 and x1 < −edge.
+    """
+    rule = _check(pop, n_train, lr, batch, ridge)
+    return _margin(pop, float(n_train), rule, top_sample_eigenvalue(pop, float(n_train)))
+
+
+def _margin(pop: Population, n_train: float, rule: StepRule, top: float) -> float:
+    if rule.contraction(top) >= 1.0 or rule.contraction(0.0) > 1.0:
+        return np.inf
+    x1, x2, _ = (np.real(x) for x in rule.roots(1.0))
+    trace = float(np.sum(pop.multiplicity * pop.eigenvalues))
+    kernel = [trace - x * spectral_d(solve_master(x, pop, n_train), pop) for x in (x1, x2)]
+    return float(rule.noise_gain * (kernel[0] - kernel[1]) / (rule.curvature * (x1 - x2)))
+
+
+def sgd_critical_lr(pop: Population, n_train, batch, ridge=0.0) -> float:
+    """Largest η with :func:`sgd_stability_margin` < 1 (bisection to 1e-10 relative)."""
+    n_train = float(n_train)
+    top = top_sample_eigenvalue(pop, n_train)
+    lo, hi = 0.0, 2.0 / (top + ridge)
+    while hi - lo > 1e-10 * hi:
+        mid = 0.5 * (lo + hi)
+        stable = _margin(pop, n_train, _check(pop, n_train, mid, batch, ridge), top) < 1.0
+        lo, hi = (mid, hi) if stable else (lo, mid)
+    return lo
+
+
+# --- given data ------------------------------------------------------------------------------------
+class _Sample:
+    """Exact C2 quantities for one draw of X (label noise averaged analytically).
+
+    With X = U diag(√(Pκ)) Vᵀ (thin SVD), b_j = β_j + n_j, β = κ∘(Vᵀw*), E n_j² = σ²κ_j/P, so
+    w_j = b_j/(κ_j + γ) has mean ω_j = β_j/(κ_j + γ) and variance ν_j = σ²κ_j/(P(κ_j + γ)²).
+    Only the range of Σ̂ (κ_j > 0) carries weight; null directions keep w = 0 and a = ϕ² ≤ 1.
+    """
+
+    def __init__(self, pop: Population, n_train: int, rule: StepRule, rng: np.random.Generator):
+        self.pop, self.rule = pop, rule
+        lam, p, noise = pop.eigenvalues, n_train, pop.noise_var
+        x = rng.standard_normal((n_train, lam.size)) * np.sqrt(lam)
+        _, sv, vt = np.linalg.svd(x, full_matrices=False)
+        keep = sv > 1e-10 * sv.max()
+        self.kappa, self.basis = sv[keep] ** 2 / p, vt[keep].T
+        teacher = np.sqrt(pop.teacher_sq)
+        beta = self.kappa * (self.basis.T @ teacher)
+        shifted = self.kappa + rule.ridge
+        self.mean, self.var = beta / shifted, noise * self.kappa / (p * shifted**2)
+        self.second = self.mean**2 + self.var
+        self.test = (self.basis * pop.test_eigenvalues[:, None]).T @ self.basis  # M̂ = VᵀMV
+        self.test_diag = np.diag(self.test).copy()
+        start = float(np.sum(self.kappa * (self.basis.T @ teacher) ** 2)) + noise  # w*ᵀΣ̂w* + σ²
+        self.start_train = start
+        fraction = (self.kappa + 2 * rule.ridge) / shifted**2
+        self.floor = start - float(np.sum((beta**2 + noise * self.kappa / p) * fraction))
+
+    def kernel_mass(self) -> float:
+        a = self.rule.contraction(self.kappa)
+        if np.any(a >= 1.0) or self.rule.decay**2 > 1.0:
+            return np.inf
+        return float(self.rule.noise_gain * np.sum(self.kappa**2 / (1.0 - a)))
+
+    def __call__(self, x) -> StieltjesSums:
+        res = 1.0 / (self.kappa + x[..., None])
+        k = self.kappa
+        return StieltjesSums(res @ (k * self.second), res @ self.second, res @ (k * k), res @ (self.test_diag * k))
+
+    def gd_risk(self, steps) -> np.ndarray:
+        """Exact full-batch GD test risk: w_t = (1 − φ^t) w_γ in the eigenbasis."""
+        grown = 1.0 - self.rule.mean_factor(self.kappa)[None, :] ** steps[:, None]
+        error = (grown * self.mean) @ self.basis.T - np.sqrt(self.pop.teacher_sq)
+        return self.pop.noise_var + error**2 @ self.pop.test_eigenvalues + grown**2 @ (self.test_diag * self.var)
+
+    def dmean_transform(self, zeta) -> np.ndarray:
+        """Σ_t ζ^t Dmean(t) = hζ Σ_jl M̂_jl E[w_j w_l]/(1 − ζb_jl) Σ_s ζ^s (κ_jφ_j^s + γ)(κ_lφ_l^s + γ)."""
+        rule, k = self.rule, self.kappa
+        phi = rule.mean_factor(k)
+        weight = self.test * np.outer(self.mean, self.mean) + np.diag(self.test_diag * self.var)
+        pair_phi, pair_k = np.outer(phi, phi), np.outer(k, k)
+        pair_b = pair_phi + rule.noise_gain * pair_k
+        flat = np.asarray(zeta, dtype=np.complex128).reshape(-1)
+        out = np.empty_like(flat)
+        for start in range(0, flat.size, _NODE_CHUNK):
+            z = flat[start : start + _NODE_CHUNK, None, None]
+            source = pair_k / (1.0 - z * pair_phi)
+            if rule.ridge:
+                single = rule.ridge * k / (1.0 - z[..., 0] * phi)  # (nodes, r)
+                source = source + single[:, :, None] + single[:, None, :] + rule.ridge**2 / (1.0 - z)
+            out[start : start + _NODE_CHUNK] = np.sum(weight * source / (1.0 - z * pair_b), axis=(1, 2))
+        return (rule.noise_gain * flat * out).reshape(np.shape(zeta))
+
+
+def multipass_sgd_given_data(pop: Population, n_train, lr, batch, steps, *, n_draws, seed, ridge=0.0,
+                             n_nodes: int = DEFAULT_NODES,
+                             n_circle: int = DEFAULT_CIRCLE_POINTS) -> TrainTestCurves:
+    """The closed C2 equations on the exact spectrum of sampled Σ̂, averaged over ``n_draws`` draws.
+
+    Data X ~ N(0, Σ) is drawn with ``numpy.random.default_rng(seed)``; the label noise is averaged
+    analytically.  A draw whose C2 dynamics is unstable makes every step ≥ 1 ``inf``.  Needs an
+    uncompressed population (unit multiplicities).
+    """
+    rule = _check(pop, n_train, lr, batch, ridge)
+    steps = _steps(steps)
+    if np.any(pop.multiplicity != 1.0):
+        raise ValueError("given-data SGD needs an uncompressed population (unit multiplicities)")
+    rng = np.random.default_rng(seed)
+    test, train = np.zeros(steps.shape), np.zeros(steps.shape)
+    for _ in range(int(n_draws)):
+        sample = _Sample(pop, int(n_train), rule, rng)
+        if sample.kernel_mass() >= 1.0:
+            curves = _diverged(pop, steps, sample.start_train)
+        else:
+            curves = _sample_curves(sample, rule, steps, n_nodes, n_circle)
+        test += curves.test_risk / n_draws
+        train += curves.train_loss / n_draws
+    return TrainTestCurves(test, train)
+
+
+def _sample_curves(sample: _Sample, rule: StepRule, steps, n_nodes, n_circle) -> TrainTestCurves:
+    cached = _Cached(lambda z: c2_transforms(rule, sample, sample.floor, z))
+    top = float(sample.kappa.max()) if sample.kappa.size else 0.0
+    kwargs = dict(n_nodes=n_nodes, n_circle=n_circle, oscillating=rule.lr * (top + rule.ridge) > OSCILLATION_THRESHOLD)
+    train = invert_generating_function(cached.part(0), steps, **kwargs)
+    noise = invert_generating_function(lambda z: cached.part(1)(z) + sample.dmean_transform(z), steps, **kwargs)
+    return TrainTestCurves(sample.gd_risk(steps) + noise, train)
+

@@ -1,0 +1,1 @@
+"""twopoint: minibatch SGD in high-dimensional linear models, simulated and predicted."""

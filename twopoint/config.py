@@ -1,0 +1,140 @@
+"""Structured config schemas (registered in Hydra's ConfigStore).
+
+The schemas fix the key names and types; the YAML groups in ``configs/`` choose values.  A
+``kind`` field selects an implementation through a registry (see :mod:`twopoint.registry`);
+which kinds exist and which values are allowed is checked by :func:`twopoint.problem.build_problem`
+before any compute, so every error names the key, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class SpectrumConfig:
+    """Eigenvalues λ_k of a covariance, k = 1..dim.
+
+    ``powerlaw``: λ_k = scale · k^(−alpha).  ``custom``: ``values`` (a list) or ``path`` (a .npy
+    file), times ``scale``.  ``same`` (test spectrum only): the training spectrum, times ``scale``.
+    """
+
+    kind: str = "powerlaw"
+    alpha: float = 1.5
+    scale: float = 1.0
+    values: Optional[List[float]] = None
+    path: Optional[str] = None
+
+
+@dataclass
+class TeacherConfig:
+    """Teacher weights w* in Σ's eigenbasis.
+
+    ``powerlaw``: λ_k w*_k² = k^(−beta), i.e. w*_k = k^(−(beta−alpha)/2) for a power-law Σ.
+    ``random``: w*_k iid N(0, 1/dim) drawn from ``seed`` (the run's seed when null).
+    ``custom``: ``values`` or ``path`` (.npy).
+    """
+
+    kind: str = "powerlaw"
+    beta: float = 1.2
+    seed: Optional[int] = None
+    values: Optional[List[float]] = None
+    path: Optional[str] = None
+
+
+@dataclass
+class DataConfig:
+    """Gaussian inputs x ~ N(0, Σ), labels y = w*·x + ε with ε ~ N(0, noise_std²).
+
+    ``n_train``: null = online (a fresh batch every step); an integer P = a fixed training set.
+    ``test_spectrum``: the test covariance Σ' (diagonal in Σ's basis) for covariate shift;
+    ``kind: same`` (default) means Σ' = Σ.
+    """
+
+    dim: int = 500
+    spectrum: SpectrumConfig = field(default_factory=SpectrumConfig)
+    teacher: TeacherConfig = field(default_factory=TeacherConfig)
+    noise_std: float = 0.1
+    n_train: Optional[int] = None
+    test_spectrum: SpectrumConfig = field(default_factory=lambda: SpectrumConfig(kind="same"))
+
+
+@dataclass
+class ModelConfig:
+    """``linear``: f = w·x with w_0 = 0."""
+
+    kind: str = "linear"
+
+
+@dataclass
+class OptimConfig:
+    """Minibatch SGD on the per-sample loss ½(f − y)², mean gradient over the batch.
+
+    w ← w − lr·[(1/B) Σ_batch (f − y) ∇f + ridge·w].  ``algorithm``: ``sgd`` (online, or with
+    replacement from the training set).
+    """
+
+    algorithm: str = "sgd"
+    lr: float = 0.8
+    batch_size: int = 4
+    steps: int = 1000
+    ridge: float = 0.0
+
+
+@dataclass
+class SimConfig:
+    """Monte-Carlo simulation: ``replicas`` independent runs batched along a leading axis."""
+
+    enabled: bool = True
+    replicas: int = 256
+    device: str = "auto"
+    dtype: str = "float64"
+    progress: Optional[bool] = None
+    chunk_mib: int = 64
+
+
+@dataclass
+class TheoryConfig:
+    """``method``: ``auto`` (the most accurate available) or a named method."""
+
+    enabled: bool = True
+    method: str = "auto"
+
+
+@dataclass
+class RecordConfig:
+    """Log-spaced recording grid of ``points`` steps in [0, optim.steps], step 0 included."""
+
+    points: int = 60
+
+
+@dataclass
+class CompareConfig:
+    """Verdict tolerances; ``check`` makes the process exit 1 on a failing verdict."""
+
+    check: bool = False
+    max_rel_err: float = 0.03
+    max_abs_z: float = 4.0
+    figure_formats: List[str] = field(default_factory=lambda: ["png", "pdf"])
+
+
+@dataclass
+class TwopointConfig:
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    sim: SimConfig = field(default_factory=SimConfig)
+    theory: TheoryConfig = field(default_factory=TheoryConfig)
+    record: RecordConfig = field(default_factory=RecordConfig)
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    experiment_name: Optional[str] = None
+
+
+def register_configs() -> None:
+    """Register the schemas so that ``configs/config.yaml`` can extend them."""
+    cs = ConfigStore.instance()
+    cs.store(name="twopoint_schema", node=TwopointConfig)

@@ -1,0 +1,172 @@
+"""The Problem: one validated, immutable description shared by ``simulate`` and ``theory``.
+
+Built once from the (Hydra) config by :func:`build_problem`; every check runs before any
+compute and raises :class:`~twopoint.registry.ConfigError` naming the key, the value and what
+is allowed.  Conventions (THEORY.md §1): x ~ N(0, Σ) with Σ = diag(eigenvalues); y = w*·x + ε,
+ε ~ N(0, noise_std²); per-sample loss ½(f − y)²; test risk E(f − y)² under the test covariance
+Σ' = diag(test_eigenvalues) (includes σ²); time = lr × step for discrete algorithms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from twopoint.registry import ConfigError
+from twopoint.spectra import build_spectrum, build_teacher
+
+ONLINE_ALGORITHMS = ("sgd",)
+FINITE_DATA_ALGORITHMS = ("sgd", "sgd_epochs", "gd", "gradient_flow")
+MODELS = ("linear",)
+DEVICES = ("auto", "cpu", "cuda")
+DTYPES = ("float64", "float32")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    eigenvalues: np.ndarray
+    teacher: np.ndarray
+    noise_std: float
+    test_eigenvalues: np.ndarray
+    n_train: int | None
+
+    @property
+    def dim(self) -> int:
+        return self.eigenvalues.size
+
+    @property
+    def online(self) -> bool:
+        return self.n_train is None
+
+    @property
+    def covariate_shift(self) -> bool:
+        return not np.array_equal(self.eigenvalues, self.test_eigenvalues)
+
+    @property
+    def initial_risk(self) -> float:
+        """Test risk of w = 0: w*ᵀΣ'w* + σ²."""
+        return float(np.sum(self.test_eigenvalues * self.teacher**2) + self.noise_std**2)
+
+
+@dataclass(frozen=True)
+class OptimSpec:
+    algorithm: str
+    lr: float
+    batch_size: int
+    steps: int
+    ridge: float
+
+
+@dataclass(frozen=True)
+class SimSpec:
+    enabled: bool
+    replicas: int
+    device: str
+    dtype: str
+    progress: bool | None
+    chunk_mib: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    seed: int
+    data: DataSpec
+    model: str
+    optim: OptimSpec
+    sim: SimSpec
+    theory_enabled: bool
+    theory_method: str
+    record_steps: np.ndarray
+
+    @property
+    def record_times(self) -> np.ndarray:
+        """Physical time lr × step of the recorded steps."""
+        return self.optim.lr * self.record_steps.astype(np.float64)
+
+
+def log_grid(steps: int, points: int) -> np.ndarray:
+    """About ``points`` log-spaced integer steps in [0, steps], 0 and ``steps`` included."""
+    inner = np.rint(np.geomspace(1, steps, max(points - 1, 1))).astype(np.int64)
+    return np.unique(np.concatenate([[0], inner, [steps]]))
+
+
+def _positive(key: str, value, integer: bool = False):
+    if integer and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(key, value, "a positive integer")
+    if value is None or not np.isfinite(value) or value <= 0:
+        raise ConfigError(key, value, "a positive integer" if integer else "a positive number")
+    return value
+
+
+def _choice(key: str, value, allowed) -> str:
+    if value not in allowed:
+        raise ConfigError(key, value, f"one of {', '.join(allowed)}")
+    return value
+
+
+def _build_data(cfg, seed: int) -> DataSpec:
+    d = cfg.data
+    dim = _positive("data.dim", d.dim, integer=True)
+    lam = build_spectrum(d.spectrum, "data.spectrum", dim)
+    teacher = build_teacher(d.teacher, "data.teacher", lam, seed)
+    if d.noise_std is None or not np.isfinite(d.noise_std) or d.noise_std < 0:
+        raise ConfigError("data.noise_std", d.noise_std, "a number >= 0")
+    if d.test_spectrum.kind == "same":
+        _positive("data.test_spectrum.scale", d.test_spectrum.scale)
+        test = d.test_spectrum.scale * lam
+    else:
+        test = build_spectrum(d.test_spectrum, "data.test_spectrum", dim)
+    if d.n_train is not None:
+        _positive("data.n_train", d.n_train, integer=True)
+    return DataSpec(lam, teacher, float(d.noise_std), test, d.n_train)
+
+
+def _build_optim(cfg, data: DataSpec) -> OptimSpec:
+    o = cfg.optim
+    allowed = ONLINE_ALGORITHMS if data.online else FINITE_DATA_ALGORITHMS
+    algorithm = _choice("optim.algorithm", o.algorithm, allowed)
+    _positive("optim.lr", o.lr)
+    _positive("optim.batch_size", o.batch_size, integer=True)
+    _positive("optim.steps", o.steps, integer=True)
+    if o.ridge is None or not np.isfinite(o.ridge) or o.ridge < 0:
+        raise ConfigError("optim.ridge", o.ridge, "a number >= 0")
+    if algorithm == "sgd_epochs" and o.batch_size > data.n_train:
+        raise ConfigError("optim.batch_size", o.batch_size, f"at most data.n_train={data.n_train} without replacement")
+    return OptimSpec(algorithm, float(o.lr), int(o.batch_size), int(o.steps), float(o.ridge))
+
+
+def _build_sim(cfg) -> SimSpec:
+    s = cfg.sim
+    _positive("sim.replicas", s.replicas, integer=True)
+    _positive("sim.chunk_mib", s.chunk_mib, integer=True)
+    device = _choice("sim.device", s.device, DEVICES)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ConfigError("sim.device", device, "cuda needs a visible CUDA GPU; use auto or cpu here")
+    return SimSpec(bool(s.enabled), int(s.replicas), device, _choice("sim.dtype", s.dtype, DTYPES), s.progress, int(s.chunk_mib))
+
+
+def build_problem(cfg) -> Problem:
+    """Validate the whole config and resolve it into a :class:`Problem` (no heavy compute)."""
+    seed = cfg.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError("seed", seed, "an integer >= 0")
+    data = _build_data(cfg, seed)
+    model = _choice("model.kind", cfg.model.kind, MODELS)
+    optim = _build_optim(cfg, data)
+    points = cfg.record.points
+    if isinstance(points, bool) or not isinstance(points, int) or points < 2:
+        raise ConfigError("record.points", points, "an integer >= 2")
+    return Problem(
+        seed=seed,
+        data=data,
+        model=model,
+        optim=optim,
+        sim=_build_sim(cfg),
+        theory_enabled=bool(cfg.theory.enabled),
+        theory_method=str(cfg.theory.method),
+        record_steps=log_grid(optim.steps, points),
+    )
