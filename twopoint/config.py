@@ -78,9 +78,9 @@ class OptimConfig:
     """
 
     algorithm: str = "sgd"
-    lr: float = 0.8
-    batch_size: int = 4
-    steps: int = 1000
+    lr: float = 0.88
+    batch_size: int = 16
+    steps: int = 500
     ridge: float = 0.0
 
 

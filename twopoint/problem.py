@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from omegaconf import OmegaConf
+from omegaconf.errors import ValidationError
 
+from twopoint.config import TwopointConfig
 from twopoint.registry import ConfigError
 from twopoint.spectra import build_spectrum, build_teacher
 
@@ -149,8 +152,29 @@ def _build_sim(cfg) -> SimSpec:
     return SimSpec(bool(s.enabled), int(s.replicas), device, _choice("sim.dtype", s.dtype, DTYPES), s.progress, int(s.chunk_mib))
 
 
+def check_schema(cfg) -> None:
+    """Unknown keys (e.g. added with ``+key=value``) and wrong types, against the schema."""
+    schema = OmegaConf.structured(TwopointConfig)
+
+    def walk(node, ref, prefix: str) -> None:
+        for key in node:
+            full = f"{prefix}{key}"
+            if key not in ref:
+                raise ConfigError(full, "<unknown key>", f"known keys here: {', '.join(ref)}")
+            child, ref_child = node[key], ref[key]
+            if OmegaConf.is_dict(child) and OmegaConf.is_dict(ref_child):
+                walk(child, ref_child, full + ".")
+
+    walk(cfg, schema, "")
+    try:
+        OmegaConf.merge(schema, cfg)
+    except ValidationError as err:
+        raise ConfigError(err.full_key, "?", str(err).splitlines()[0]) from None
+
+
 def build_problem(cfg) -> Problem:
     """Validate the whole config and resolve it into a :class:`Problem` (no heavy compute)."""
+    check_schema(cfg)
     seed = cfg.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("seed", seed, "an integer >= 0")

@@ -17,10 +17,11 @@ TEACHERS: Registry = Registry("teacher")
 
 def _custom_array(cfg, key: str, dim: int) -> np.ndarray:
     """A length-``dim`` array from ``cfg.values`` or the .npy file ``cfg.path``."""
-    if (cfg.values is None) == (cfg.path is None):
-        raise ConfigError(f"{key}.values", cfg.values, "custom needs exactly one of values (a list) or path (.npy)")
-    if cfg.values is not None:
-        arr = np.asarray(list(cfg.values), dtype=np.float64)
+    values = cfg["values"]  # item access: DictConfig has a ``values`` method
+    if (values is None) == (cfg.path is None):
+        raise ConfigError(f"{key}.values", values, "custom needs exactly one of values (a list) or path (.npy)")
+    if values is not None:
+        arr = np.asarray(list(values), dtype=np.float64)
         where = f"{key}.values"
     else:
         where = f"{key}.path"

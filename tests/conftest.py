@@ -1,0 +1,42 @@
+"""Shared fixtures: compose the real Hydra config with overrides, as the CLI does."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from twopoint.app import CONFIG_DIR
+from twopoint.problem import build_problem
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def compose_config(*overrides: str):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("config", overrides=list(overrides))
+
+
+def make_problem(*overrides: str):
+    return build_problem(compose_config(*overrides))
+
+
+def run_cli(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``twopoint`` in a subprocess with its outputs under ``tmp_path``."""
+    cmd = [sys.executable, "-m", "twopoint.app", f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep", *args]
+    env = {**os.environ, "CI": "true"}
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
