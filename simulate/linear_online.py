@@ -51,10 +51,10 @@ def simulate_linear_online(problem: Problem) -> Curves:
             n = min(per_chunk, T - step)
             z = normals(gens, (n, B, D + 1), device)
             for i in range(n):
-                zi = z[:, i].to(dtype)
-                x = zi[..., :D] * sqrt_lam
-                residual = torch.einsum("rbd,rd->rb", x, err) - data.noise_std * zi[..., D]
-                grad = torch.einsum("rbd,rb->rd", x, residual) / B
+                # x = √λ ⊙ z, so x·e = z·(√λ ⊙ e) and Σ_b r_b x_b = √λ ⊙ Σ_b r_b z_b: x is never formed
+                zi = z[:, i, :, :D].to(dtype)  # contiguous copy in the working dtype
+                residual = torch.einsum("rbd,rd->rb", zi, sqrt_lam * err) - data.noise_std * z[:, i, :, D].to(dtype)
+                grad = sqrt_lam * torch.einsum("rbd,rb->rd", zi, residual) / B
                 if opt.ridge:
                     grad = grad + opt.ridge * (err + w_star)
                 err -= opt.lr * grad

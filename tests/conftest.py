@@ -28,7 +28,9 @@ def make_problem(*overrides: str):
 
 def run_cli(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``twopoint`` in a subprocess with its outputs under ``tmp_path``."""
-    cmd = [sys.executable, "-m", "twopoint.app", f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep", *args]
+    flags = [a for a in args if a.startswith("-")]
+    overrides = [a for a in args if not a.startswith("-")]
+    cmd = [sys.executable, "-m", "twopoint.app", *flags, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep", *overrides]
     env = {**os.environ, "CI": "true"}
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 
