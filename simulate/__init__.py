@@ -6,6 +6,7 @@ registered for the problem's (model, data regime).
 
 from __future__ import annotations
 
+from simulate.linear_finite import simulate_linear_finite
 from simulate.linear_online import simulate_linear_online
 from twopoint.curves import Curves
 from twopoint.problem import Problem
@@ -13,6 +14,7 @@ from twopoint.registry import Registry
 
 SIMULATORS: Registry = Registry("simulator")
 SIMULATORS.register("linear/online")(simulate_linear_online)
+SIMULATORS.register("linear/finite")(simulate_linear_finite)
 
 
 def regime(problem: Problem) -> str:

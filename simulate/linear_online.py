@@ -22,6 +22,20 @@ from twopoint.problem import Problem
 METHOD = "torch minibatch SGD, fresh Gaussian batches"
 
 
+def sgd_step(err, z, noise, sqrt_lam, w_star, opt) -> torch.Tensor:
+    """One minibatch SGD step on the error e = w − w* for every replica.
+
+    ``z`` (R, B, D) are whitened inputs (x = √λ ⊙ z), ``noise`` (R, B) the label noise ε, so the
+    residual is f − y = x·e − ε and w ← w − η[(1/B) Σ_b (f − y) x_b + γ w].  x is never formed:
+    x·e = z·(√λ ⊙ e) and Σ_b r_b x_b = √λ ⊙ Σ_b r_b z_b.
+    """
+    residual = torch.einsum("rbd,rd->rb", z, sqrt_lam * err) - noise
+    grad = sqrt_lam * torch.einsum("rbd,rb->rd", z, residual) / z.shape[1]
+    if opt.ridge:
+        grad = grad + opt.ridge * (err + w_star)
+    return err - opt.lr * grad
+
+
 def chunk_steps(replicas: int, per_step: int, chunk_mib: int, total: int) -> int:
     """Steps per chunk so that one chunk of float32 draws takes about ``chunk_mib`` MiB."""
     return max(1, min(total, (chunk_mib * 2**20) // (4 * replicas * per_step)))
@@ -51,13 +65,8 @@ def simulate_linear_online(problem: Problem) -> Curves:
             n = min(per_chunk, T - step)
             z = normals(gens, (n, B, D + 1), device)
             for i in range(n):
-                # x = √λ ⊙ z, so x·e = z·(√λ ⊙ e) and Σ_b r_b x_b = √λ ⊙ Σ_b r_b z_b: x is never formed
                 zi = z[:, i, :, :D].to(dtype)  # contiguous copy in the working dtype
-                residual = torch.einsum("rbd,rd->rb", zi, sqrt_lam * err) - data.noise_std * z[:, i, :, D].to(dtype)
-                grad = sqrt_lam * torch.einsum("rbd,rb->rd", zi, residual) / B
-                if opt.ridge:
-                    grad = grad + opt.ridge * (err + w_star)
-                err -= opt.lr * grad
+                err = sgd_step(err, zi, data.noise_std * z[:, i, :, D].to(dtype), sqrt_lam, w_star, opt)
                 step += 1
                 risk = test_risk()
                 new = rec.observe(step, risk)

@@ -12,10 +12,11 @@ import numpy as np
 import torch
 
 
-def replica_generators(seed: int, replicas: int, device: torch.device, stream: int = 0) -> list[torch.Generator]:
-    """One generator per replica; ``stream`` separates independent uses (data, batches, ...)."""
+def replica_generators(seed: int, replicas: int, device: torch.device, stream: int = 0, first: int = 0) -> list[torch.Generator]:
+    """Generators of replicas ``first .. first + replicas − 1``; ``stream`` separates independent
+    uses (fresh online batches, training data, batch indices)."""
     gens = []
-    for r in range(replicas):
+    for r in range(first, first + replicas):
         state = np.random.SeedSequence([seed, r, stream]).generate_state(1, np.uint64)[0]
         gens.append(torch.Generator(device=device).manual_seed(int(state >> np.uint64(1))))
     return gens
@@ -36,3 +37,8 @@ def normals(gens: list[torch.Generator], shape: tuple[int, ...], device: torch.d
 def integers(gens: list[torch.Generator], high: int, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
     """Uniform integers in [0, high) of shape ``(replicas, *shape)``."""
     return torch.stack([torch.randint(high, shape, generator=g, device=device) for g in gens])
+
+
+def permutations(gens: list[torch.Generator], n: int, device: torch.device) -> torch.Tensor:
+    """One random permutation of range(n) per replica, shape ``(replicas, n)``."""
+    return torch.stack([torch.randperm(n, generator=g, device=device) for g in gens])

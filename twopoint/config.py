@@ -74,7 +74,8 @@ class OptimConfig:
     """Minibatch SGD on the per-sample loss ½(f − y)², mean gradient over the batch.
 
     w ← w − lr·[(1/B) Σ_batch (f − y) ∇f + ridge·w].  ``algorithm``: ``sgd`` (online, or with
-    replacement from the training set).
+    replacement from the training set), ``sgd_epochs`` (shuffled epochs without replacement),
+    ``gd`` (full batch) or ``gradient_flow`` (continuous time t = lr × step).
     """
 
     algorithm: str = "sgd"
@@ -94,6 +95,7 @@ class SimConfig:
     dtype: str = "float64"
     progress: Optional[bool] = None
     chunk_mib: int = 64
+    data_gib: float = 4.0
 
 
 @dataclass

@@ -69,6 +69,7 @@ class SimSpec:
     dtype: str
     progress: bool | None
     chunk_mib: int
+    data_gib: float
 
 
 @dataclass(frozen=True)
@@ -143,13 +144,15 @@ def _build_sim(cfg) -> SimSpec:
     s = cfg.sim
     _positive("sim.replicas", s.replicas, integer=True)
     _positive("sim.chunk_mib", s.chunk_mib, integer=True)
+    _positive("sim.data_gib", s.data_gib)
     device = _choice("sim.device", s.device, DEVICES)
     if device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
             raise ConfigError("sim.device", device, "cuda needs a visible CUDA GPU; use auto or cpu here")
-    return SimSpec(bool(s.enabled), int(s.replicas), device, _choice("sim.dtype", s.dtype, DTYPES), s.progress, int(s.chunk_mib))
+    return SimSpec(bool(s.enabled), int(s.replicas), device, _choice("sim.dtype", s.dtype, DTYPES), s.progress,
+                   int(s.chunk_mib), float(s.data_gib))
 
 
 def check_schema(cfg) -> None:
