@@ -1,4 +1,5 @@
-"""Loss-curve figure: simulation mean with a ±2 stderr band (solid/dotted), theory dashed."""
+"""Loss-curve figure: simulation mean ± 2 stderr band (test solid, train dotted), theory dashed,
+the static t → ∞ limit (when the theory provides one) as a thin horizontal line."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = "
             keep = theory.steps > 0
             ax.plot(theory.steps[keep], theory.values[q][keep], style.THEORY_LINESTYLE, color="k", lw=1.0,
                     label=f"{LABELS.get(q, q)}: theory")
+            static = theory.info.get("static_limit", {}).get(q)
+            if static is not None and static > 0:
+                ax.axhline(static, color=cols[q], lw=0.8, ls=(0, (1, 3)), label=f"{LABELS.get(q, q)}: t → ∞ limit")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("step t")

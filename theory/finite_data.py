@@ -35,10 +35,10 @@ from theory.contours import talbot_contour
 from theory.errors import ConvergenceError
 from theory.population import Population
 from theory.resolvent import critical_omega, resolvent_moments, solve_master
-from theory.two_point import ModeSums, conjugate, mode_sums, pair_sums
+from theory.two_point import anchored_mode_sums, mode_sums, pair_sums
 
 OSCILLATION_THRESHOLD = 0.95
-_TIME_CHUNK = 256
+_TIME_CHUNK = 128
 
 
 class TrainTestCurves(NamedTuple):
@@ -63,28 +63,22 @@ def _join(*rules: _Rule) -> _Rule:
                  np.concatenate([r.real for r in rules]))
 
 
-def _mirror(half, real, axis=1):
-    """Append the conjugates of the non-real entries (half contour → whole contour)."""
-    return np.concatenate([half, np.conj(np.compress(~real, half, axis=axis))], axis=axis)
-
-
-def _mirror_sums(sums: ModeSums, real) -> ModeSums:
-    other = conjugate(sums)
-    return ModeSums(*(np.concatenate([a, np.compress(~real, b, axis=1)], axis=1)
-                      for a, b in zip(sums, other)))
+def _mirror(half, real):
+    """Append the conjugates of the non-real nodes (axis 1): half contour → whole contour."""
+    return np.concatenate([half, np.conj(np.compress(~real, half, axis=1))], axis=1)
 
 
 def _invert(rule: _Rule, pop: Population, n_train: float, ridge: float) -> TrainTestCurves:
     """Excess test risk and train loss f(t, t) = Re Σ_{kl} W_k W_l F(S_k, S_l) for each time."""
     kappa = solve_master(rule.nodes + ridge, pop, n_train)
-    rows = mode_sums(kappa, pop)
-    cols = _mirror_sums(rows, rule.real)
+    anchor = _late_time_anchor(pop, n_train, ridge)
+    rows = mode_sums(kappa, pop) if anchor is None else anchored_mode_sums(kappa, pop, anchor)
+    cols = rows.map(lambda a: _mirror(a, rule.real))
     s_rows, s_cols = rule.nodes, _mirror(rule.nodes, rule.real)
     w_rows = rule.weights * np.where(rule.real, 1.0, 2.0)
     w_cols = _mirror(rule.weights, rule.real)
-    left = ModeSums(*(a[:, :, None] for a in rows))
-    right = ModeSums(*(a[:, None, :] for a in cols))
-    pairs = pair_sums(left, right)
+    left, right = rows.map(lambda a: a[:, :, None]), cols.map(lambda a: a[:, None])
+    pairs = pair_sums(left, right, anchor)
     s1, s2 = s_rows[:, :, None], s_cols[:, None, :]
     k1k2 = left.kappa * right.kappa
     q = pairs.sigma_sigma / n_train
@@ -101,6 +95,12 @@ def _invert(rule: _Rule, pop: Population, n_train: float, ridge: float) -> Train
         return np.real(np.einsum("tr,trc,tc->t", w_rows, values, w_cols))
 
     return TrainTestCurves(contract(excess), contract(train))
+
+
+def _late_time_anchor(pop, n_train, ridge):
+    """κ(γ) (ω* when ridgeless), where the late-time nodes κ(s + γ) cluster (None if λ + κ0 = 0)."""
+    anchor = float(solve_master(ridge, pop, n_train)) if ridge > 0 else critical_omega(pop, n_train)
+    return anchor if np.all(pop.eigenvalues + anchor > 0) else None
 
 
 def _evaluate(rule_for, times, pop, n_train, ridge):

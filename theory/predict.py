@@ -11,6 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from theory.compression import compress_population
+from theory.finite_data import gd_stability_edge, gradient_descent, gradient_flow, static_limit
+from theory.multipass_sgd import multipass_sgd, multipass_sgd_given_data, sgd_critical_lr
 from theory.online import OnlineSGD
 from theory.population import Population
 from twopoint.curves import THEORY, Curves
@@ -109,3 +112,71 @@ def online_continuous_time(problem: Problem) -> Curves:
     sgd = _online(problem)
     _, test = sgd.continuous_time_curves(problem.record_steps)
     return theory_curves(problem, "continuous-time approximation (small lr)", {"test_risk": test}, info=_online_info(sgd))
+
+
+# --- finite training sets (THEORY §5, §6) -----------------------------------------------------------
+COMPRESS_ABOVE_DIM = 2000  # spectrum compression (THEORY §9.4) changes R(t) by < 1e-5 and is ~60× faster
+GIVEN_DATA_DRAWS = 32
+
+
+def _finite_population(problem: Problem) -> Population:
+    pop = population(problem)
+    return compress_population(pop) if problem.data.dim > COMPRESS_ABOVE_DIM else pop
+
+
+def _finite_info(problem: Problem, pop: Population) -> dict:
+    o, P = problem.optim, problem.data.n_train
+    info = {"n_modes": int(pop.eigenvalues.size)}
+    try:
+        static = static_limit(pop, P, o.ridge)
+        info["static_limit"] = {"test_risk": float(static.test_risk), "train_loss": float(static.train_loss)}
+    except ValueError as err:  # ridgeless P = D: no finite static limit
+        info["static_limit"] = {"error": str(err)}
+    if o.algorithm == "gd":
+        info["gd_critical_lr"] = float(gd_stability_edge(pop, P, o.ridge))
+    elif o.algorithm in ("sgd", "sgd_epochs"):
+        info["sgd_critical_lr"] = float(sgd_critical_lr(pop, P, o.batch_size, o.ridge))
+    if o.algorithm == "sgd_epochs":
+        info["note"] = "theory is for sampling with replacement; epoch reshuffling is measurably lower"
+    return info
+
+
+def _finite_curves(problem: Problem, method: str, curves, info: dict) -> Curves:
+    test, train = np.asarray(curves.test_risk, float), np.asarray(curves.train_loss, float)
+    bad = ~np.isfinite(test)
+    diverged = int(problem.record_steps[np.argmax(bad)]) if bad.any() else -1
+    return theory_curves(problem, method, {"test_risk": test, "train_loss": train}, diverged, info)
+
+
+@register("linear/finite", "deterministic_equivalent")
+def finite_deterministic_equivalent(problem: Problem) -> Curves:
+    """Two-point deterministic equivalent: GF/GD (§5) and C2-closed multi-pass SGD (§6)."""
+    o, P = problem.optim, problem.data.n_train
+    pop = _finite_population(problem)
+    info = _finite_info(problem, pop)
+    steps = problem.record_steps
+    if o.algorithm == "gradient_flow":
+        return _finite_curves(problem, "two-point DE, gradient flow", gradient_flow(pop, P, o.ridge, problem.record_times), info)
+    if o.algorithm == "gd":
+        if o.lr >= info["gd_critical_lr"]:
+            inf = np.where(steps > 0, np.inf, pop.initial_risk)
+            return theory_curves(problem, "two-point DE, GD (unstable: divergence predicted)",
+                                 {"test_risk": inf, "train_loss": inf.copy()}, int(steps[1]), info)
+        return _finite_curves(problem, "two-point DE, discrete GD", gradient_descent(pop, P, o.ridge, o.lr, steps), info)
+    curves = multipass_sgd(pop, P, o.lr, o.batch_size, steps, o.ridge)
+    return _finite_curves(problem, "two-point DE + C2 closure, multi-pass SGD (with replacement)", curves, info)
+
+
+def _sgd_only(problem: Problem) -> None:
+    if problem.optim.algorithm not in ("sgd", "sgd_epochs"):
+        raise ConfigError("theory.method", problem.theory_method, "given_data is for optim.algorithm=sgd or sgd_epochs")
+
+
+@register("linear/finite", "given_data", check=_sgd_only)
+def finite_given_data(problem: Problem) -> Curves:
+    """C2-closed SGD equations on exactly diagonalised sampled data sets, averaged over draws."""
+    o, P = problem.optim, problem.data.n_train
+    pop = population(problem)
+    curves = multipass_sgd_given_data(pop, P, o.lr, o.batch_size, problem.record_steps, n_draws=GIVEN_DATA_DRAWS,
+                                      seed=problem.seed, ridge=o.ridge)
+    return _finite_curves(problem, f"C2 closure on {GIVEN_DATA_DRAWS} sampled data sets", curves, _finite_info(problem, pop))

@@ -29,7 +29,7 @@ import functools
 
 import numpy as np
 from scipy.optimize import brentq
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from theory.errors import ConvergenceError
 from theory.population import Population
@@ -40,6 +40,7 @@ _NEWTON_PER_STEP = 2
 _POLISH_TOL = 1e-13
 _RESIDUAL_TOL = 1e-11
 _BISECTION_RTOL = 1e-3  # then Newton, clipped to the bracket
+_BLAS = ThreadpoolController()
 
 
 def single_threaded_blas(func):
@@ -48,7 +49,7 @@ def single_threaded_blas(func):
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        with threadpool_limits(1, user_api="blas"):
+        with _BLAS.limit(limits=1, user_api="blas"):
             return func(*args, **kwargs)
 
     return wrapper

@@ -15,6 +15,13 @@ e.g. P q = (κ2 d(κ2) − κ1 d(κ1))/(κ2 − κ1) because A(κ) = tr Σ − �
 |κ2 − κ1| ≤ 1e-7·max(|κ1|, |κ2|) the divided difference is replaced by its diagonal limit
 B(κ) = Σ a/(λ + κ)² = −A'(κ), averaged over both points (error O(|κ2 − κ1|²)).
 
+Nodes clustered around a point κ0 (late times of a Laplace inversion, where κ → κ(γ) or ω*)
+lose digits in A(κ1) − A(κ2).  With an ``anchor`` κ0 the sums also hold
+C(κ) = Σ a/((λ + κ0)(λ + κ)); since A(κ) = A(κ0) − (κ − κ0) C(κ),
+    Σ a/((λ + κ1)(λ + κ2)) = C(κ2) + (κ1 − κ0) (C(κ2) − C(κ1)) / (κ2 − κ1),
+with rounding error ~ ε |κ1 − κ0| |C| / |κ2 − κ1| against ε |A| / |κ2 − κ1| for the plain form;
+each pair uses the form with the smaller estimate.
+
 The two-point equivalent itself (Σ̂ = XᵀX/P, κ = κ(λ), κ' = κ(λ') from the master equation):
     λλ' (Σ̂ + λ)⁻¹ M (Σ̂ + λ')⁻¹ ≍ κκ' G M G' + κκ' [dM/(1 − q)] G Σ G'.
 """
@@ -32,11 +39,26 @@ DIAGONAL_RTOL = 1e-7
 
 
 class ModeSums(NamedTuple):
-    """One-point sums at κ: ``first[..., j] = Σ a_j/(λ + κ)``, ``second[..., j] = Σ a_j/(λ + κ)²``."""
+    """One-point sums at κ for weight columns j: ``first`` Σ a_j/(λ + κ), ``second`` Σ a_j/(λ + κ)²."""
 
     kappa: np.ndarray
     first: np.ndarray
     second: np.ndarray
+
+    def map(self, fn):
+        """Apply an array operation (indexing, concatenation, conjugation) to every field."""
+        return type(self)(*(fn(a) for a in self))
+
+
+class AnchoredSums(NamedTuple):
+    """:class:`ModeSums` plus ``anchored`` Σ a_j/((λ + κ0)(λ + κ)) for an anchor κ0."""
+
+    kappa: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    anchored: np.ndarray
+
+    map = ModeSums.map
 
 
 class PairSums(NamedTuple):
@@ -60,27 +82,42 @@ def mode_sums(kappa, pop: Population, weights=None) -> ModeSums:
     """
     kappa = np.asarray(kappa)
     weights = _pair_weights(pop) if weights is None else weights
-    first, second = resolvent_moments(kappa, pop.eigenvalues, weights, weights)
-    return ModeSums(kappa, first, second)
+    return ModeSums(kappa, *resolvent_moments(kappa, pop.eigenvalues, weights, weights))
 
 
-def conjugate(sums: ModeSums) -> ModeSums:
-    """Sums at conj κ (the weights are real)."""
-    return ModeSums(np.conj(sums.kappa), np.conj(sums.first), np.conj(sums.second))
+def anchored_mode_sums(kappa, pop: Population, anchor: float, weights=None) -> AnchoredSums:
+    """:func:`mode_sums` plus the anchored sums for a real anchor κ0 with all λ_k + κ0 ≠ 0."""
+    kappa = np.asarray(kappa)
+    weights = _pair_weights(pop) if weights is None else weights
+    both = np.concatenate([weights, weights / (pop.eigenvalues + anchor)[:, None]], axis=1)
+    first, second = resolvent_moments(kappa, pop.eigenvalues, both, weights)
+    columns = weights.shape[1]
+    return AnchoredSums(kappa, first[..., :columns], second, first[..., columns:])
 
 
-def divided_differences(left: ModeSums, right: ModeSums) -> np.ndarray:
-    """Σ_k a_k/((λ_k + κ1)(λ_k + κ2)) for each weight column, with the diagonal limit."""
+def divided_differences(left, right, anchor=None) -> np.ndarray:
+    """Σ_k a_k/((λ_k + κ1)(λ_k + κ2)) for each weight column, with the diagonal limit.
+
+    With ``anchor`` κ0 the arguments are :class:`AnchoredSums` for that κ0 and each pair uses the
+    more accurate of the plain and anchored forms (module docstring).
+    """
     k1, k2 = left.kappa[..., None], right.kappa[..., None]
     gap = k2 - k1
     near = np.abs(gap) <= DIAGONAL_RTOL * np.maximum(np.abs(k1), np.abs(k2))
-    divided = (left.first - right.first) / np.where(near, 1.0, gap)
+    safe_gap = np.where(near, 1.0, gap)
+    divided = (left.first - right.first) / safe_gap
+    if anchor is not None:
+        c1, c2 = left.anchored, right.anchored
+        anchored = c2 + (k1 - anchor) * (c2 - c1) / safe_gap
+        plain_error = np.maximum(np.abs(left.first), np.abs(right.first))
+        anchored_error = np.abs(k1 - anchor) * np.maximum(np.abs(c1), np.abs(c2))
+        divided = np.where(anchored_error < plain_error, anchored, divided)
     return np.where(near, 0.5 * (left.second + right.second), divided)
 
 
-def pair_sums(left: ModeSums, right: ModeSums) -> PairSums:
+def pair_sums(left, right, anchor=None) -> PairSums:
     """Two-point sums for κ1 = ``left.kappa`` and κ2 = ``right.kappa`` (shapes broadcast)."""
-    return PairSums(*np.moveaxis(divided_differences(left, right), -1, 0))
+    return PairSums(*np.moveaxis(divided_differences(left, right, anchor), -1, 0))
 
 
 def two_point(kappa1, kappa2, pop: Population) -> PairSums:

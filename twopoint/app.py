@@ -61,7 +61,10 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     timings["compare_s"] = round(time.perf_counter() - start, 4)
     ev.metrics["theory_method_key"] = method
     ev.metrics["timings"] = timings
-    title = f"{problem.model}, D={problem.data.dim}, B={problem.optim.batch_size}, lr={problem.optim.lr:g}"
+    o = problem.optim
+    data = "online" if problem.data.online else f"P={problem.data.n_train}"
+    batch = f", B={o.batch_size}" if o.algorithm.startswith("sgd") else ""
+    title = f"{problem.model} {o.algorithm}, D={problem.data.dim}, {data}{batch}, lr={o.lr:g}"
     files = write_outputs(run_dir, ev, list(cfg.compare.figure_formats), title)
     _log_summary(ev.metrics, run_dir, files)
     return ev.metrics
