@@ -19,4 +19,5 @@ test-slow: install
 
 bench: install
 	$(PY) benchmarks/bench_online_theory.py
+	$(PY) benchmarks/bench_finite_theory.py
 	$(PY) benchmarks/bench_simulator.py
