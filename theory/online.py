@@ -25,6 +25,7 @@ import numpy as np
 
 from theory.contours import invert_generating_function, invert_laplace
 from theory.population import Population
+from theory.sgd_noise import StepRule
 
 DIVERGENCE_FACTOR = 1e6  # same threshold as the simulator: R > 1e6 × R(0) counts as diverged
 _CHUNK = 2_000_000  # complex entries per chunk of (nodes × modes) work
@@ -41,19 +42,24 @@ class OnlineSGD:
     ridge: float = 0.0
 
     @property
+    def rule(self) -> StepRule:
+        """The SGD step (η, B, γ) with its derived constants, shared with the multi-pass theory."""
+        return StepRule(self.lr, self.batch, self.ridge)
+
+    @property
     def noise_gain(self) -> float:
         """η²/B."""
-        return self.lr**2 / self.batch
+        return self.rule.noise_gain
 
     @property
     def mean_factor(self) -> np.ndarray:
         """b_k = 1 − η(λ_k + γ)."""
-        return 1.0 - self.lr * (self.pop.eigenvalues + self.ridge)
+        return self.rule.mean_factor(self.pop.eigenvalues)
 
     @property
     def contraction(self) -> np.ndarray:
         """a_k = b_k² + (η²/B) λ_k²."""
-        return self.mean_factor**2 + self.noise_gain * self.pop.eigenvalues**2
+        return self.rule.contraction(self.pop.eigenvalues)
 
     @property
     def ridge_target(self) -> np.ndarray:
