@@ -17,13 +17,9 @@ SIMULATORS.register("linear/online")(simulate_linear_online)
 SIMULATORS.register("linear/finite")(simulate_linear_finite)
 
 
-def regime(problem: Problem) -> str:
-    return f"{problem.model}/{'online' if problem.data.online else 'finite'}"
-
-
 def select_simulator(problem: Problem):
     """The simulator for this problem; raises ConfigError for unsupported combinations."""
-    return SIMULATORS.get(regime(problem), "model.kind/data.n_train")
+    return SIMULATORS.get(problem.regime, "model.kind/data.n_train")
 
 
 def simulate(problem: Problem) -> Curves:

@@ -45,18 +45,14 @@ def theory_curves(problem: Problem, method: str, values: dict[str, np.ndarray], 
     return Curves(THEORY, method, steps, problem.record_times, values, np.array([diverged_at]), info or {})
 
 
-def regime(problem: Problem) -> str:
-    return f"{problem.model}/{'online' if problem.data.online else 'finite'}"
-
-
 def select_predictor(problem: Problem) -> tuple[str, Predictor]:
     """(method name, predictor) for the problem; raises ConfigError when unavailable."""
-    methods = PREDICTORS.get(regime(problem))
+    methods = PREDICTORS.get(problem.regime)
     if not methods:
-        raise ConfigError("theory.enabled", True, f"no theory for {regime(problem)} yet; set theory.enabled=false")
+        raise ConfigError("theory.enabled", True, f"no theory for {problem.regime} yet; set theory.enabled=false")
     name = next(iter(methods)) if problem.theory_method == "auto" else problem.theory_method
     if name not in methods:
-        raise ConfigError("theory.method", problem.theory_method, f"one of auto, {', '.join(methods)} for {regime(problem)}")
+        raise ConfigError("theory.method", problem.theory_method, f"one of auto, {', '.join(methods)} for {problem.regime}")
     fn, check = methods[name]
     if check is not None:
         check(problem)

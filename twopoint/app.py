@@ -64,7 +64,8 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     o = problem.optim
     data = "online" if problem.data.online else f"P={problem.data.n_train}"
     batch = f", B={o.batch_size}" if o.algorithm.startswith("sgd") else ""
-    title = f"{problem.model} {o.algorithm}, D={problem.data.dim}, {data}{batch}, lr={o.lr:g}"
+    model = problem.model.kind + (f" N={problem.model.n_features}" if problem.model.n_features else "")
+    title = f"{model} {o.algorithm}, D={problem.data.dim}, {data}{batch}, lr={o.lr:g}"
     files = write_outputs(run_dir, ev, list(cfg.compare.figure_formats), title)
     _log_summary(ev.metrics, run_dir, files)
     return ev.metrics

@@ -64,9 +64,16 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """``linear``: f = w·x with w_0 = 0."""
+    """``linear``: f = w·x with w_0 = 0.
+
+    ``random_features``: f = v·(F x), v_0 = 0, F ∈ R^{N×D} with iid N(0, 1/N) entries
+    (E FᵀF = I, so N → ∞ recovers ``linear``); N = ``n_features``.  Each replica draws its own F
+    unless ``share_features`` (one F for all replicas: the "given F" view).
+    """
 
     kind: str = "linear"
+    n_features: Optional[int] = None
+    share_features: bool = False
 
 
 @dataclass

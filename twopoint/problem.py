@@ -21,7 +21,7 @@ from twopoint.spectra import build_spectrum, build_teacher
 
 ONLINE_ALGORITHMS = ("sgd",)
 FINITE_DATA_ALGORITHMS = ("sgd", "sgd_epochs", "gd", "gradient_flow")
-MODELS = ("linear",)
+MODELS = ("linear", "random_features")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float64", "float32")
 
@@ -53,6 +53,15 @@ class DataSpec:
 
 
 @dataclass(frozen=True)
+class ModelSpec:
+    """``kind`` and, for random features, the width N and whether F is shared by all replicas."""
+
+    kind: str
+    n_features: int | None = None
+    share_features: bool = False
+
+
+@dataclass(frozen=True)
 class OptimSpec:
     algorithm: str
     lr: float
@@ -76,12 +85,17 @@ class SimSpec:
 class Problem:
     seed: int
     data: DataSpec
-    model: str
+    model: ModelSpec
     optim: OptimSpec
     sim: SimSpec
     theory_enabled: bool
     theory_method: str
     record_steps: np.ndarray
+
+    @property
+    def regime(self) -> str:
+        """``<model kind>/online`` or ``<model kind>/finite``: the key of the simulator and theory registries."""
+        return f"{self.model.kind}/{'online' if self.data.online else 'finite'}"
 
     @property
     def record_times(self) -> np.ndarray:
@@ -124,6 +138,16 @@ def _build_data(cfg, seed: int) -> DataSpec:
     if d.n_train is not None:
         _positive("data.n_train", d.n_train, integer=True)
     return DataSpec(lam, teacher, float(d.noise_std), test, d.n_train)
+
+
+def _build_model(cfg) -> ModelSpec:
+    m = cfg.model
+    kind = _choice("model.kind", m.kind, MODELS)
+    if kind == "random_features":
+        return ModelSpec(kind, _positive("model.n_features", m.n_features, integer=True), bool(m.share_features))
+    if m.n_features is not None or m.share_features:
+        raise ConfigError("model.n_features", m.n_features, f"null for model.kind={kind} (only random_features has features)")
+    return ModelSpec(kind)
 
 
 def _build_optim(cfg, data: DataSpec) -> OptimSpec:
@@ -182,7 +206,7 @@ def build_problem(cfg) -> Problem:
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError("seed", seed, "an integer >= 0")
     data = _build_data(cfg, seed)
-    model = _choice("model.kind", cfg.model.kind, MODELS)
+    model = _build_model(cfg)
     optim = _build_optim(cfg, data)
     points = cfg.record.points
     if isinstance(points, bool) or not isinstance(points, int) or points < 2:
