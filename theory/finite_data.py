@@ -28,14 +28,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy.optimize import brentq
 
 from theory.contours import DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold
 from theory.contours import talbot_contour
+from theory.equivalents import PAIR_FAMILIES, FeatureSpace, feature_space, sampled_top_eigenvalue
 from theory.errors import ConvergenceError
 from theory.population import Population
-from theory.resolvent import critical_omega, resolvent_moments, solve_master
-from theory.two_point import anchored_mode_sums, mode_sums, pair_sums
+from theory.two_point import pair_sums
 
 OSCILLATION_THRESHOLD = 0.95
 _TIME_CHUNK = 128
@@ -68,11 +67,11 @@ def _mirror(half, real):
     return np.concatenate([half, np.conj(np.compress(~real, half, axis=1))], axis=1)
 
 
-def _invert(rule: _Rule, pop: Population, n_train: float, ridge: float) -> TrainTestCurves:
+def _invert(rule: _Rule, space: FeatureSpace, ridge: float) -> TrainTestCurves:
     """Excess test risk and train loss f(t, t) = Re Σ_{kl} W_k W_l F(S_k, S_l) for each time."""
-    kappa = solve_master(rule.nodes + ridge, pop, n_train)
-    anchor = _late_time_anchor(pop, n_train, ridge)
-    rows = mode_sums(kappa, pop) if anchor is None else anchored_mode_sums(kappa, pop, anchor)
+    anchor = _late_time_anchor(space, ridge)
+    rows = space.sums(rule.nodes + ridge, PAIR_FAMILIES, anchor)
+    n_train = space.n_train
     cols = rows.map(lambda a: _mirror(a, rule.real))
     s_rows, s_cols = rule.nodes, _mirror(rule.nodes, rule.real)
     w_rows = rule.weights * np.where(rule.real, 1.0, 2.0)
@@ -83,7 +82,7 @@ def _invert(rule: _Rule, pop: Population, n_train: float, ridge: float) -> Train
     k1k2 = left.kappa * right.kappa
     q = pairs.sigma_sigma / n_train
     dm = pairs.sigma_test / n_train
-    noise = pop.noise_var
+    noise = space.noise_var
     variance_part = k1k2 * pairs.teacher_sigma + noise
     excess = (k1k2 * pairs.teacher_test + dm / (1.0 - q) * variance_part) / (s1 * s2)
     train = (s1 + ridge) * (s2 + ridge) * variance_part / (k1k2 * (1.0 - q) * s1 * s2)
@@ -97,20 +96,22 @@ def _invert(rule: _Rule, pop: Population, n_train: float, ridge: float) -> Train
     return TrainTestCurves(contract(excess), contract(train))
 
 
-def _late_time_anchor(pop, n_train, ridge):
-    """κ(γ) (ω* when ridgeless), where the late-time nodes κ(s + γ) cluster (None if λ + κ0 = 0)."""
-    anchor = float(solve_master(ridge, pop, n_train)) if ridge > 0 else critical_omega(pop, n_train)
-    return anchor if np.all(pop.eigenvalues + anchor > 0) else None
+def _late_time_anchor(space: FeatureSpace, ridge):
+    """κ(γ) (ω* when ridgeless), where the late-time nodes κ(s + γ) cluster; None where not supported."""
+    if not space.anchored:
+        return None
+    anchor = float(space.kappa(float(ridge)))
+    return anchor if space.anchor_ok(anchor) else None
 
 
-def _evaluate(rule_for, times, pop, n_train, ridge):
+def _evaluate(rule_for, times, space: FeatureSpace, ridge):
     """Apply :func:`_invert` in chunks of times; ``rule_for(times)`` builds the rule."""
     test, train = np.empty(times.shape), np.empty(times.shape)
     for start in range(0, times.size, _TIME_CHUNK):
         block = slice(start, start + _TIME_CHUNK)
-        curves = _invert(rule_for(times[block]), pop, n_train, ridge)
+        curves = _invert(rule_for(times[block]), space, ridge)
         test[block], train[block] = curves
-    return TrainTestCurves(test + pop.noise_var, train)
+    return TrainTestCurves(test + space.noise_var, train)
 
 
 def _half_talbot(times, n_nodes):
@@ -120,24 +121,30 @@ def _half_talbot(times, n_nodes):
     return nodes[:, n_nodes - 1 :], weights[:, n_nodes - 1 :], real
 
 
-def _initial(pop: Population, shape) -> TrainTestCurves:
-    return TrainTestCurves(np.full(shape, pop.initial_risk), np.full(shape, pop.signal + pop.noise_var))
+def _initial(space: FeatureSpace, shape) -> TrainTestCurves:
+    return TrainTestCurves(np.full(shape, space.initial_risk), np.full(shape, space.signal + space.noise_var))
 
 
-def _check_common(pop: Population, n_train, ridge):
+def _space(pop: Population, n_train, ridge, n_features) -> FeatureSpace:
     if n_train <= 0:
         raise ValueError(f"n_train must be positive, got {n_train}")
     if ridge < 0:
         raise ValueError(f"ridge must be non-negative, got {ridge}")
+    if n_features is not None and n_features <= 0:
+        raise ValueError(f"n_features must be positive, got {n_features}")
+    return feature_space(pop, float(n_train), n_features)
 
 
-def gradient_flow(pop: Population, n_train, ridge, times, *, n_nodes: int = DEFAULT_NODES):
-    """Test risk and train loss of gradient flow at continuous times t ≥ 0 (t = 0 exact)."""
-    _check_common(pop, n_train, ridge)
+def gradient_flow(pop: Population, n_train, ridge, times, *, n_features=None, n_nodes: int = DEFAULT_NODES):
+    """Test risk and train loss of gradient flow at continuous times t ≥ 0 (t = 0 exact).
+
+    ``n_features`` N: random features f = v·(Fx) averaged over F (THEORY §7); None: linear regression.
+    """
+    space = _space(pop, n_train, ridge, n_features)
     times = np.asarray(times, dtype=np.float64)
     if np.any(times < 0):
         raise ValueError("times must be non-negative")
-    out = _initial(pop, times.shape)
+    out = _initial(space, times.shape)
     late = times > 0
     if late.any():
 
@@ -145,54 +152,42 @@ def gradient_flow(pop: Population, n_train, ridge, times, *, n_nodes: int = DEFA
             nodes, weights, real = _half_talbot(t, n_nodes)
             return _Rule(nodes, weights * np.exp(t[:, None] * nodes), real)
 
-        curves = _evaluate(rule_for, times[late], pop, float(n_train), float(ridge))
+        curves = _evaluate(rule_for, times[late], space, float(ridge))
         out.test_risk[late], out.train_loss[late] = curves
     return out
 
 
-def top_sample_eigenvalue(pop: Population, n_train) -> float:
-    """Right edge of the deterministic-equivalent spectrum of Σ̂ = XᵀX/P.
+def top_sample_eigenvalue(pop: Population, n_train, n_features=None) -> float:
+    """Right edge of the deterministic-equivalent spectrum of Σ̂ = XᵀX/P (K̂ = FΣ̂Fᵀ for random features).
 
-    The edge is −s(κ_e) at the real κ_e < −λ_max where ds/dκ = 1 − d2(κ)/P vanishes (Silverstein–
-    Choi); it exceeds λ_max and tends to it as P → ∞.  Finite samples fluctuate around it by
-    O(P^{−2/3}) (more when λ_max is an isolated spike).
+    See :func:`theory.equivalents.sampled_top_eigenvalue`.
     """
-    lam, mult = pop.eigenvalues, pop.multiplicity
-    top = float(lam.max())
-    weights = np.stack([mult * lam, mult * lam * lam], axis=1)
-
-    def moments(x):
-        return resolvent_moments(np.asarray(-top - x), lam, weights[:, 0], weights[:, 1])
-
-    root = brentq(lambda y: float(moments(np.exp(y))[1]) - n_train, np.log(top) - 28.0,
-                  np.log(top) + 60.0, xtol=1e-14, rtol=1e-14, maxiter=500)
-    x = np.exp(root)
-    d = float(moments(x)[0])
-    return (top + x) * (1.0 - d / n_train)
+    return sampled_top_eigenvalue(pop, n_train, n_features)
 
 
-def gd_stability_edge(pop: Population, n_train, ridge) -> float:
+def gd_stability_edge(pop: Population, n_train, ridge, n_features=None) -> float:
     """Largest stable GD step η_crit = 2/(λ̂_max + γ), λ̂_max from :func:`top_sample_eigenvalue`."""
-    return 2.0 / (top_sample_eigenvalue(pop, n_train) + ridge)
+    return 2.0 / (top_sample_eigenvalue(pop, n_train, n_features) + ridge)
 
 
-def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_nodes: int = DEFAULT_NODES,
+def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=None, n_nodes: int = DEFAULT_NODES,
                      n_circle: int = DEFAULT_CIRCLE_POINTS):
     """Test risk and train loss of full-batch GD with step ``lr`` at integer ``steps`` ≥ 0.
 
     Raises ``ValueError`` when η(λ̂_max + γ) ≥ 2 (the mean risk diverges).  With
     η(λ̂_max + γ) > 0.95 the contour for oscillating modes is added (THEORY §9.3).
+    ``n_features`` as in :func:`gradient_flow`.
     """
-    _check_common(pop, n_train, ridge)
+    space = _space(pop, n_train, ridge, n_features)
     steps = np.asarray(steps)
     if not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
         raise ValueError("steps must be non-negative integers")
     eta = float(lr)
-    contraction = eta * (top_sample_eigenvalue(pop, n_train) + ridge)
+    contraction = eta * (top_sample_eigenvalue(pop, n_train, n_features) + ridge)
     if not 0 < contraction < 2:
         raise ValueError(f"GD step outside the stable range: η(λ̂_max + γ) = {contraction:.4g}")
     oscillating = contraction > OSCILLATION_THRESHOLD
-    out = _initial(pop, steps.shape)
+    out = _initial(space, steps.shape)
     threshold = max(fft_threshold(n_circle), n_nodes * (2 if oscillating else 1))
     early = (steps > 0) & (steps < threshold)
     late = steps >= threshold
@@ -206,7 +201,7 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_nodes: int
             powers = half[None, :] ** (-(t[:, None] + 1.0))
             return _Rule(((1.0 / half - 1.0) / eta)[None, :], powers / (n_circle * eta), real)
 
-        curves = _evaluate(circle_rule, steps[early].astype(np.float64), pop, float(n_train), ridge)
+        curves = _evaluate(circle_rule, steps[early].astype(np.float64), space, ridge)
         out.test_risk[early], out.train_loss[early] = curves
     if late.any():
 
@@ -220,29 +215,32 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_nodes: int
             shifted = _Rule(-(1.0 + np.exp(u)) / eta, sign * w * growth / eta, real)
             return _join(rule, shifted)
 
-        curves = _evaluate(talbot_rule, steps[late].astype(np.float64), pop, float(n_train), ridge)
+        curves = _evaluate(talbot_rule, steps[late].astype(np.float64), space, ridge)
         out.test_risk[late], out.train_loss[late] = curves
     return out
 
 
-def static_limit(pop: Population, n_train, ridge) -> TrainTestCurves:
-    """t → ∞ limit (THEORY §5): ridge solution, or the min-norm interpolator / OLS when γ = 0.
+def static_limit(pop: Population, n_train, ridge, n_features=None) -> TrainTestCurves:
+    """t → ∞ limit (THEORY §5, §7): ridge solution, or the min-norm interpolator / OLS when γ = 0.
 
-    With κ = κ(γ): E∞ = κ²[w*ᵀGMGw* + dM/(1−q) w*ᵀGΣGw*] + σ² dM/(1−q) (R∞ = E∞ + σ²),
-    L̂∞ = (γ/κ)²[κ² w*ᵀΣG²w* + σ²]/(1 − q); ridgeless P > D gives L̂∞ = σ²(1 − D/P) and
-    ridgeless P < D interpolates (L̂∞ = 0).  Ridgeless P = D diverges and raises ``ValueError``.
+    With κ = κ(γ) of the feature covariance (K = FΣFᵀ for random features, κ = ω1(γ)):
+    E∞ = κ²[w*ᵀGMGw* + dM/(1−q) w*ᵀGΣGw*] + σ² dM/(1−q) (R∞ = E∞ + σ², σ² → σ² + E0 for random features),
+    L̂∞ = (γ/κ)²[κ² w*ᵀΣG²w* + σ²]/(1 − q); ridgeless with P above the feature rank r (D, or min(N, D))
+    gives L̂∞ = σ²(1 − r/P) and κ = 0; ridgeless P < r interpolates (L̂∞ = 0).  Ridgeless P = r diverges
+    and raises ``ValueError``.
     """
-    _check_common(pop, n_train, ridge)
-    rank = float(np.sum(pop.multiplicity[pop.eigenvalues > 0]))
+    space = _space(pop, n_train, ridge, n_features)
     n_train, ridge = float(n_train), float(ridge)
+    rank = space.feature_rank
     if ridge == 0.0 and abs(n_train - rank) <= 1e-9 * n_train:
-        raise ValueError("ridgeless regression with P = D: the test risk diverges (use ridge > 0)")
-    kappa = float(solve_master(ridge, pop, n_train)) if ridge > 0 else critical_omega(pop, n_train)
-    at = mode_sums(np.asarray(kappa), pop)
+        raise ValueError("ridgeless regression with P equal to the feature rank: the test risk diverges (use ridge > 0)")
+    at = space.sums(np.asarray(ridge), PAIR_FAMILIES)
+    kappa = float(at.kappa)
     pairs = pair_sums(at, at)
     q, dm = pairs.sigma_sigma / n_train, pairs.sigma_test / n_train
-    noise = pop.noise_var
-    excess = kappa**2 * (pairs.teacher_test + dm / (1 - q) * pairs.teacher_sigma) + noise * dm / (1 - q)
+    noise = space.noise_var
+    bias = kappa**2 * (pairs.teacher_test + dm / (1 - q) * pairs.teacher_sigma) if kappa > 0 else 0.0
+    excess = bias + noise * dm / (1 - q)
     if ridge > 0:
         train = (ridge / kappa) ** 2 * (kappa**2 * pairs.teacher_sigma + noise) / (1 - q)
     else:

@@ -41,12 +41,11 @@ import numpy as np
 
 from theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold,
                              invert_generating_function, talbot_contour)
-from theory.finite_data import (OSCILLATION_THRESHOLD, TrainTestCurves, gradient_descent,
-                                top_sample_eigenvalue)
+from theory.equivalents import FeatureSpace, feature_space, sampled_top_eigenvalue
+from theory.finite_data import OSCILLATION_THRESHOLD, TrainTestCurves, gradient_descent
 from theory.population import Population
-from theory.resolvent import resolvent_moments, solve_master, spectral_d
 from theory.sgd_noise import StepRule, StieltjesSums, c2_transforms
-from theory.two_point import ModeSums, divided_differences, mode_sums
+from theory.two_point import ModeSums, divided_differences
 
 _NODE_CHUNK = 16  # generating-function nodes per (nodes × r × r) work array of the exact Dmean
 
@@ -71,74 +70,70 @@ def _diverged(pop: Population, steps, start_train) -> TrainTestCurves:
 
 # --- deterministic equivalents --------------------------------------------------------------------
 class _Equivalents:
-    """Deterministic-equivalent Stieltjes sums of :mod:`theory.sgd_noise` for one population."""
+    """Deterministic-equivalent Stieltjes sums of :mod:`theory.sgd_noise` in a feature space.
 
-    def __init__(self, pop: Population, n_train: float, ridge: float):
-        self.pop, self.n_train, self.ridge = pop, n_train, ridge
-        lam, mult = pop.eigenvalues, pop.multiplicity
-        self.trace = float(np.sum(mult * lam))
-        self.rank = min(n_train, float(np.sum(mult[lam > 0])))
-        signal = mult * lam * pop.teacher_sq
-        self._weights = np.stack([signal, mult * lam, mult * lam * pop.test_eigenvalues], axis=1)
+    ``space`` is a :mod:`theory.equivalents` feature space (linear or random features; P = ∞ for online SGD,
+    where κ(x) = x, the noise and rank terms vanish and the train equation is the online risk equation).
+    """
+
+    _FAMILIES = ("teacher_sigma", "sigma", "sigma_test")
+
+    def __init__(self, space: FeatureSpace, ridge: float):
+        self.space, self.ridge = space, ridge
+        self.n_train = np.inf if space.n_train is None else float(space.n_train)
+        self.rank = min(self.n_train, space.feature_rank)
         if ridge:
             self._b0_ridge, self._b1_ridge = self._b0_and_slope(ridge)
 
-    def _moments(self, x):
-        kappa = solve_master(x, self.pop, self.n_train)
-        first, second = resolvent_moments(kappa, self.pop.eigenvalues, self._weights, self._weights)
-        return kappa, first, second
-
     def _b0_and_slope(self, x: float):
         """B0(x) and B1(x) = −B0'(x) = Σ_j b_j²/(κ_j + x)² at a real x > 0."""
-        kappa, first, second = self._moments(np.asarray(x))
-        p, noise = self.n_train, self.pop.noise_var
-        d2 = first[1] - kappa * second[1]  # Σ λ²/(λ + κ)²
+        kappa, first, second = self.space.sums(np.asarray(x), self._FAMILIES)
+        p, noise = self.n_train, self.space.noise_var
+        d2 = first[1] - kappa * second[1]  # Σ μ²/(μ + κ)²
         slope = 1.0 / (1.0 - d2 / p)  # dκ/dx
-        b0 = self.pop.signal - x * first[0] + noise * first[1] / p
+        b0 = self.space.signal - x * first[0] + noise * first[1] / p
         b1 = first[0] - x * slope * second[0] + noise * slope * second[1] / p
         return float(b0), float(b1)
 
     def train_floor(self) -> float:
         """L̂_γ: σ² max(0, 1 − r/P) for γ = 0, S + σ² − B0(γ) − γB1(γ) otherwise."""
-        noise = self.pop.noise_var
+        noise = self.space.noise_var
         if not self.ridge:
             return noise * max(0.0, 1.0 - self.rank / self.n_train)
-        return self.pop.signal + noise - self._b0_ridge - self.ridge * self._b1_ridge
+        return self.space.signal + noise - self._b0_ridge - self.ridge * self._b1_ridge
 
     def __call__(self, x) -> StieltjesSums:
-        kappa, first, _ = self._moments(x)
+        _, first, _ = self.space.sums(x, self._FAMILIES)
         signal, d, test = first[..., 0], first[..., 1], first[..., 2]
-        noise, p = self.pop.noise_var, self.n_train
-        kernel_train = self.trace - x * d
+        noise, p = self.space.noise_var, self.n_train
+        kernel_train = self.space.trace - x * d
         if not self.ridge:
-            forcing = signal + noise * (self.rank - d) / (p * x)
+            forcing = signal + (noise * (self.rank - d) / (p * x) if np.isfinite(p) else 0.0)
             return StieltjesSums(forcing, np.zeros_like(forcing), kernel_train, test)
-        b0 = self.pop.signal - x * signal + noise * d / p
+        b0 = self.space.signal - x * signal + noise * d / p
         gap = x - self.ridge
         weights = (b0 - self._b0_ridge) / gap**2 + self._b1_ridge / gap
         return StieltjesSums(self._b1_ridge - x * weights, weights, kernel_train, test)
 
 
-def _pair_weights(pop: Population) -> np.ndarray:
-    mult, lam, test, w2 = pop.multiplicity, pop.eigenvalues, pop.test_eigenvalues, pop.teacher_sq
-    return np.stack([mult * test * lam * lam * w2, mult * lam * w2, mult * lam * test, mult * lam * lam], axis=1)
+_GRADIENT_FAMILIES = ("teacher_sigma2_test", "teacher_sigma", "sigma_test", "sigma_sigma")
 
 
-def _gradient_norm_transform(pop: Population, n_train: float, rule: StepRule):
+def _gradient_norm_transform(space: FeatureSpace, rule: StepRule):
     """W̃(ζ1, ζ2) = Σ_{τ1,τ2} ζ1^τ1 ζ2^τ2 E[bᵀφ^τ1 M φ^τ2 b] (deterministic equivalent, module docstring)."""
-    weights = _pair_weights(pop)
+    n_train = space.n_train
 
     def transform(rows, cols):
         sums = []
         for zeta in (rows, cols):
             x = (1.0 - zeta * rule.decay) / (zeta * rule.lr)
-            sums.append(mode_sums(solve_master(x, pop, n_train), pop, weights))
+            sums.append(space.sums(x, _GRADIENT_FAMILIES))
         left = ModeSums(sums[0].kappa[..., :, None], *(a[..., :, None, :] for a in sums[0][1:]))
         right = ModeSums(sums[1].kappa[..., None, :], *(a[..., None, :, :] for a in sums[1][1:]))
         pairs = divided_differences(left, right)
         k1k2 = left.kappa[..., None] * right.kappa[..., None]
         q, dm = pairs[..., 3] / n_train, pairs[..., 2] / n_train
-        bilinear = pairs[..., 0] + (k1k2[..., 0] * pairs[..., 1] + pop.noise_var) * dm / (1.0 - q)
+        bilinear = pairs[..., 0] + (k1k2[..., 0] * pairs[..., 1] + space.noise_var) * dm / (1.0 - q)
         return bilinear / (rule.lr**2 * rows[..., :, None] * cols[..., None, :])
 
     return transform
@@ -189,66 +184,89 @@ class _Cached:
         return get
 
 
-def multipass_sgd(pop: Population, n_train, lr, batch, steps, ridge=0.0, *, include_dmean=True,
+def multipass_sgd(pop: Population, n_train, lr, batch, steps, ridge=0.0, *, n_features=None, include_dmean=True,
                   n_nodes: int = DEFAULT_NODES, n_circle: int = DEFAULT_CIRCLE_POINTS) -> TrainTestCurves:
     """Deterministic-equivalent test risk and train loss of multi-pass SGD at integer ``steps``.
 
-    ``include_dmean=False`` drops the mean-path term Dmean (for measuring its size).  Returns ``inf``
-    for every step ≥ 1 when the C2 dynamics is unstable (:func:`sgd_stability_margin` ≥ 1).
+    ``n_features`` N: random features f = v·(Fx) averaged over F (THEORY §7: §6 with the random-feature
+    dictionary of :mod:`theory.equivalents`); None: linear regression.  ``include_dmean=False`` drops the
+    mean-path term Dmean (for measuring its size).  Returns ``inf`` for every step ≥ 1 when the C2 dynamics
+    is unstable (:func:`sgd_stability_margin` ≥ 1).
     """
     rule = _check(pop, n_train, lr, batch, ridge)
     steps = _steps(steps)
-    n_train = float(n_train)
-    start_train = pop.signal + pop.noise_var
-    if sgd_stability_margin(pop, n_train, lr, batch, ridge) >= 1.0:
+    space = feature_space(pop, float(n_train), n_features)
+    start_train = space.signal + space.noise_var
+    top = sampled_top_eigenvalue(pop, float(n_train), n_features)
+    if _margin(space, rule, top) >= 1.0:
         return _diverged(pop, steps, start_train)
-    sums = _Equivalents(pop, n_train, rule.ridge)
+    sums = _Equivalents(space, rule.ridge)
     floor = sums.train_floor()
     cached = _Cached(lambda z: c2_transforms(rule, sums, floor, z))
-    top = top_sample_eigenvalue(pop, n_train)
     oscillating = rule.lr * (top + rule.ridge) > OSCILLATION_THRESHOLD
     kwargs = dict(n_nodes=n_nodes, n_circle=n_circle, oscillating=oscillating)
     train = invert_generating_function(cached.part(0), steps, **kwargs)
     noise = invert_generating_function(cached.part(1), steps, **kwargs)
-    test = gradient_descent(pop, n_train, rule.ridge, rule.lr, steps, n_nodes=n_nodes, n_circle=n_circle).test_risk
+    test = gradient_descent(pop, n_train, rule.ridge, rule.lr, steps, n_features=n_features, n_nodes=n_nodes,
+                            n_circle=n_circle).test_risk
     test = test + noise
     if include_dmean and np.any(steps > 0):
         later = steps > 0
         taus = steps[later] - 1
-        gradient_norm = _diagonal_coefficients(_gradient_norm_transform(pop, n_train, rule), taus,
-                                               oscillating, n_nodes, n_circle)
+        gradient_norm = _diagonal_coefficients(_gradient_norm_transform(space, rule), taus, oscillating, n_nodes,
+                                               n_circle)
         test[later] += rule.noise_gain * steps[later] * gradient_norm
     return TrainTestCurves(test, train)
 
 
-def sgd_stability_margin(pop: Population, n_train, lr, batch, ridge=0.0) -> float:
+def online_sgd_equivalent(pop: Population, lr, batch, steps, ridge=0.0, *, n_features=None,
+                          n_nodes: int = DEFAULT_NODES, n_circle: int = DEFAULT_CIRCLE_POINTS) -> np.ndarray:
+    """Online (P = ∞) SGD test risk in a feature space: the train equation of :func:`multipass_sgd` at P = ∞.
+
+    For linear features this is the exact online theory (THEORY §2); for random features of width N it is
+    the deterministic equivalent over F (THEORY §7).  Test covariance Σ.  ``inf`` beyond the stability edge.
+    """
+    rule = _check(pop, 1.0, lr, batch, ridge)
+    steps = _steps(steps)
+    space = feature_space(pop, None, n_features)
+    if _margin(space, rule, sampled_top_eigenvalue(pop, None, n_features)) >= 1.0:
+        return _diverged(pop, steps, pop.initial_risk).test_risk
+    sums = _Equivalents(space, rule.ridge)
+    floor = sums.train_floor()
+    return invert_generating_function(lambda z: c2_transforms(rule, sums, floor, z)[0], steps, n_nodes=n_nodes,
+                                      n_circle=n_circle)
+
+
+def sgd_stability_margin(pop: Population, n_train, lr, batch, ridge=0.0, n_features=None) -> float:
     """C2 kernel mass (η²/B) E Σ_j κ_j²/(1 − a_j) (= (η/B) E tr Σ̂(2 − ηΣ̂(1 + 1/B))⁻¹ for γ = 0).
 
     Stable when < 1.  Returns ``inf`` when some a(κ) ≥ 1 on the deterministic-equivalent spectrum of
-    Σ̂ (its right edge from :func:`theory.finite_data.top_sample_eigenvalue`).  It equals
-    ζh k̃_tr(ζ) at ζ = 1, whose roots x1,2 are real: x2 ≥ 0 and x1 < −edge.
+    Σ̂ (K̂ for random features; its right edge from :func:`theory.equivalents.sampled_top_eigenvalue`).
+    It equals ζh k̃_tr(ζ) at ζ = 1, whose roots x1,2 are real: x2 ≥ 0 and x1 < −edge.  ``n_train`` None: online.
     """
-    rule = _check(pop, n_train, lr, batch, ridge)
-    return _margin(pop, float(n_train), rule, top_sample_eigenvalue(pop, float(n_train)))
+    rule = _check(pop, 1.0 if n_train is None else n_train, lr, batch, ridge)
+    n_train = None if n_train is None else float(n_train)
+    top = sampled_top_eigenvalue(pop, n_train, n_features)
+    return _margin(feature_space(pop, n_train, n_features), rule, top)
 
 
-def _margin(pop: Population, n_train: float, rule: StepRule, top: float) -> float:
+def _margin(space: FeatureSpace, rule: StepRule, top: float) -> float:
     if rule.contraction(top) >= 1.0 or rule.contraction(0.0) > 1.0:
         return np.inf
     x1, x2, _ = (np.real(x) for x in rule.roots(1.0))
-    trace = float(np.sum(pop.multiplicity * pop.eigenvalues))
-    kernel = [trace - x * spectral_d(solve_master(x, pop, n_train), pop) for x in (x1, x2)]
+    kernel = [space.trace - x * space.sums(np.asarray(x), ("sigma",)).first[..., 0] for x in (x1, x2)]
     return float(rule.noise_gain * (kernel[0] - kernel[1]) / (rule.curvature * (x1 - x2)))
 
 
-def sgd_critical_lr(pop: Population, n_train, batch, ridge=0.0) -> float:
-    """Largest η with :func:`sgd_stability_margin` < 1 (bisection to 1e-10 relative)."""
-    n_train = float(n_train)
-    top = top_sample_eigenvalue(pop, n_train)
+def sgd_critical_lr(pop: Population, n_train, batch, ridge=0.0, n_features=None) -> float:
+    """Largest η with :func:`sgd_stability_margin` < 1 (bisection to 1e-10 relative); ``n_train`` None: online."""
+    n_train = None if n_train is None else float(n_train)
+    space = feature_space(pop, n_train, n_features)
+    top = sampled_top_eigenvalue(pop, n_train, n_features)
     lo, hi = 0.0, 2.0 / (top + ridge)
     while hi - lo > 1e-10 * hi:
         mid = 0.5 * (lo + hi)
-        stable = _margin(pop, n_train, _check(pop, n_train, mid, batch, ridge), top) < 1.0
+        stable = _margin(space, _check(pop, 1.0, mid, batch, ridge), top) < 1.0
         lo, hi = (mid, hi) if stable else (lo, mid)
     return lo
 

@@ -13,9 +13,11 @@ import numpy as np
 
 from theory.compression import compress_population
 from theory.finite_data import gd_stability_edge, gradient_descent, gradient_flow, static_limit
-from theory.multipass_sgd import multipass_sgd, multipass_sgd_given_data, sgd_critical_lr
+from theory.equivalents import approximation_error
+from theory.multipass_sgd import multipass_sgd, multipass_sgd_given_data, online_sgd_equivalent, sgd_critical_lr
 from theory.online import OnlineSGD
 from theory.population import Population
+from theory.random_features import sampled_feature_populations
 from twopoint.curves import THEORY, Curves
 from twopoint.problem import Problem
 from twopoint.registry import ConfigError
@@ -110,9 +112,10 @@ def online_continuous_time(problem: Problem) -> Curves:
     return theory_curves(problem, "continuous-time approximation (small lr)", {"test_risk": test}, info=_online_info(sgd))
 
 
-# --- finite training sets (THEORY §5, §6) -----------------------------------------------------------
+# --- finite training sets (THEORY §5, §6, §7) ---------------------------------------------------------
 COMPRESS_ABOVE_DIM = 2000  # spectrum compression (THEORY §9.4) changes R(t) by < 1e-5 and is ~60× faster
 GIVEN_DATA_DRAWS = 32
+GIVEN_FEATURE_DRAWS = 16
 
 
 def _finite_population(problem: Problem) -> Population:
@@ -120,47 +123,58 @@ def _finite_population(problem: Problem) -> Population:
     return compress_population(pop) if problem.data.dim > COMPRESS_ABOVE_DIM else pop
 
 
-def _finite_info(problem: Problem, pop: Population) -> dict:
+def _finite_info(problem: Problem, pop: Population, n_features=None) -> dict:
     o, P = problem.optim, problem.data.n_train
     info = {"n_modes": int(pop.eigenvalues.size)}
     try:
-        static = static_limit(pop, P, o.ridge)
+        static = static_limit(pop, P, o.ridge, n_features)
         info["static_limit"] = {"test_risk": float(static.test_risk), "train_loss": float(static.train_loss)}
-    except ValueError as err:  # ridgeless P = D: no finite static limit
+    except ValueError as err:  # ridgeless P = rank: no finite static limit
         info["static_limit"] = {"error": str(err)}
     if o.algorithm == "gd":
-        info["gd_critical_lr"] = float(gd_stability_edge(pop, P, o.ridge))
+        info["gd_critical_lr"] = float(gd_stability_edge(pop, P, o.ridge, n_features))
     elif o.algorithm in ("sgd", "sgd_epochs"):
-        info["sgd_critical_lr"] = float(sgd_critical_lr(pop, P, o.batch_size, o.ridge))
+        info["sgd_critical_lr"] = float(sgd_critical_lr(pop, P, o.batch_size, o.ridge, n_features))
     if o.algorithm == "sgd_epochs":
         info["note"] = "theory is for sampling with replacement; epoch reshuffling is measurably lower"
     return info
 
 
-def _finite_curves(problem: Problem, method: str, curves, info: dict) -> Curves:
-    test, train = np.asarray(curves.test_risk, float), np.asarray(curves.train_loss, float)
-    bad = ~np.isfinite(test)
+def _finite_values(problem: Problem, pop: Population, n_features=None) -> dict[str, np.ndarray]:
+    """Deterministic-equivalent test risk and train loss on the record grid (``inf`` where it diverges)."""
+    o, P, steps = problem.optim, problem.data.n_train, problem.record_steps
+    if o.algorithm == "gradient_flow":
+        curves = gradient_flow(pop, P, o.ridge, problem.record_times, n_features=n_features)
+    elif o.algorithm == "gd":
+        if o.lr >= gd_stability_edge(pop, P, o.ridge, n_features):
+            inf = np.where(steps > 0, np.inf, pop.initial_risk)
+            return {"test_risk": inf, "train_loss": inf.copy()}
+        curves = gradient_descent(pop, P, o.ridge, o.lr, steps, n_features=n_features)
+    else:
+        curves = multipass_sgd(pop, P, o.lr, o.batch_size, steps, o.ridge, n_features=n_features)
+    return {"test_risk": np.asarray(curves.test_risk, float), "train_loss": np.asarray(curves.train_loss, float)}
+
+
+FINITE_METHODS = {
+    "gradient_flow": "two-point DE, gradient flow",
+    "gd": "two-point DE, discrete GD",
+    "sgd": "two-point DE + C2 closure, multi-pass SGD (with replacement)",
+    "sgd_epochs": "two-point DE + C2 closure, multi-pass SGD (with replacement)",
+}
+
+
+def _with_divergence(problem: Problem, method: str, values: dict, info: dict) -> Curves:
+    bad = ~np.isfinite(values["test_risk"])
     diverged = int(problem.record_steps[np.argmax(bad)]) if bad.any() else -1
-    return theory_curves(problem, method, {"test_risk": test, "train_loss": train}, diverged, info)
+    return theory_curves(problem, method, values, diverged, info)
 
 
 @register("linear/finite", "deterministic_equivalent")
 def finite_deterministic_equivalent(problem: Problem) -> Curves:
     """Two-point deterministic equivalent: GF/GD (§5) and C2-closed multi-pass SGD (§6)."""
-    o, P = problem.optim, problem.data.n_train
     pop = _finite_population(problem)
-    info = _finite_info(problem, pop)
-    steps = problem.record_steps
-    if o.algorithm == "gradient_flow":
-        return _finite_curves(problem, "two-point DE, gradient flow", gradient_flow(pop, P, o.ridge, problem.record_times), info)
-    if o.algorithm == "gd":
-        if o.lr >= info["gd_critical_lr"]:
-            inf = np.where(steps > 0, np.inf, pop.initial_risk)
-            return theory_curves(problem, "two-point DE, GD (unstable: divergence predicted)",
-                                 {"test_risk": inf, "train_loss": inf.copy()}, int(steps[1]), info)
-        return _finite_curves(problem, "two-point DE, discrete GD", gradient_descent(pop, P, o.ridge, o.lr, steps), info)
-    curves = multipass_sgd(pop, P, o.lr, o.batch_size, steps, o.ridge)
-    return _finite_curves(problem, "two-point DE + C2 closure, multi-pass SGD (with replacement)", curves, info)
+    method = FINITE_METHODS[problem.optim.algorithm]
+    return _with_divergence(problem, method, _finite_values(problem, pop), _finite_info(problem, pop))
 
 
 def _sgd_only(problem: Problem) -> None:
@@ -175,4 +189,72 @@ def finite_given_data(problem: Problem) -> Curves:
     pop = population(problem)
     curves = multipass_sgd_given_data(pop, P, o.lr, o.batch_size, problem.record_steps, n_draws=GIVEN_DATA_DRAWS,
                                       seed=problem.seed, ridge=o.ridge)
-    return _finite_curves(problem, f"C2 closure on {GIVEN_DATA_DRAWS} sampled data sets", curves, _finite_info(problem, pop))
+    values = {"test_risk": np.asarray(curves.test_risk, float), "train_loss": np.asarray(curves.train_loss, float)}
+    return _with_divergence(problem, f"C2 closure on {GIVEN_DATA_DRAWS} sampled data sets", values,
+                            _finite_info(problem, pop))
+
+
+# --- random features (THEORY §7) -------------------------------------------------------------------
+def _no_covariate_shift(problem: Problem) -> None:
+    if problem.data.covariate_shift:
+        raise ConfigError("data.test_spectrum", "shifted", "kind=same for random-feature theory (simulate with "
+                          "theory.enabled=false)")
+
+
+def _feature_info(problem: Problem, pop: Population) -> dict:
+    e0 = approximation_error(pop, problem.model.n_features)
+    return {"approximation_error": e0, "effective_noise_var": pop.noise_var + e0}
+
+
+def _given_features(problem: Problem, curves_for) -> tuple[dict, dict]:
+    """Average ``curves_for(feature population)`` over sampled F (THEORY §7, §11)."""
+    d, N = problem.data, problem.model.n_features
+    draws = list(sampled_feature_populations(d.eigenvalues, d.teacher, d.noise_std**2, N, GIVEN_FEATURE_DRAWS,
+                                             problem.seed))
+    values = [curves_for(p) for p in draws]
+    mean = {q: np.mean([v[q] for v in values], axis=0) for q in values[0]}
+    errors = [p.noise_var - d.noise_std**2 for p in draws]
+    info = {"feature_draws": len(draws), "approximation_error": float(np.mean(errors)),
+            "approximation_error_std": float(np.std(errors))}
+    return mean, info
+
+
+@register("random_features/online", "deterministic_equivalent", check=_no_covariate_shift)
+def rf_online_deterministic_equivalent(problem: Problem) -> Curves:
+    """Online SGD over F: generating functions with the nested renormalisation x = ω(1 − d(ω)/N)."""
+    o, N = problem.optim, problem.model.n_features
+    pop = _finite_population(problem)
+    test = online_sgd_equivalent(pop, o.lr, o.batch_size, problem.record_steps, o.ridge, n_features=N)
+    info = _feature_info(problem, pop) | {"critical_lr": sgd_critical_lr(pop, None, o.batch_size, o.ridge, N)}
+    return _with_divergence(problem, "DE over F, online SGD (generating function)", {"test_risk": test}, info)
+
+
+@register("random_features/online", "given_features", check=_no_covariate_shift)
+def rf_online_given_features(problem: Problem) -> Curves:
+    """Exact online theory (THEORY §2) for each sampled F in feature space, averaged over F."""
+    o, steps = problem.optim, problem.record_steps
+
+    def curves_for(pop: Population) -> dict:
+        sgd = OnlineSGD(pop, o.lr, o.batch_size, o.ridge)
+        test = sgd.generating_function_curves(steps)[1] if sgd.stable() else np.where(steps > 0, np.inf, pop.initial_risk)
+        return {"test_risk": test}
+
+    values, info = _given_features(problem, curves_for)
+    return _with_divergence(problem, f"exact online theory on {GIVEN_FEATURE_DRAWS} sampled F", values, info)
+
+
+@register("random_features/finite", "deterministic_equivalent", check=_no_covariate_shift)
+def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
+    """Two-point DE over data and F (nested renormalisation ω → ω1): GF/GD (§7) and multi-pass SGD (§6)."""
+    pop, N = _finite_population(problem), problem.model.n_features
+    info = _finite_info(problem, pop, N) | _feature_info(problem, pop)
+    method = FINITE_METHODS[problem.optim.algorithm].replace("two-point DE", "two-point DE over data and F")
+    return _with_divergence(problem, method, _finite_values(problem, pop, N), info)
+
+
+@register("random_features/finite", "given_features", check=_no_covariate_shift)
+def rf_finite_given_features(problem: Problem) -> Curves:
+    """The linear finite-data DE (over data) in feature space for each sampled F, averaged over F."""
+    values, info = _given_features(problem, lambda pop: _finite_values(problem, pop))
+    method = FINITE_METHODS[problem.optim.algorithm] + f", on {GIVEN_FEATURE_DRAWS} sampled F"
+    return _with_divergence(problem, method, values, info)

@@ -1,0 +1,41 @@
+"""Random features given F: the exact reduction to linear regression in feature space (THEORY §7).
+
+Model f = v·(Fx), F ∈ R^{N×D} with iid N(0, 1/N) entries, x ~ N(0, Σ), y = w*·x + ε.  Given F the
+features z = Fx ~ N(0, K), K = FΣFᵀ, and y = v*·z + r with v* = K⁺FΣw* and r independent of z
+(jointly Gaussian, Cov(z, r) = FΣw* − Kv* = 0), Var r = σ² + A(F), A(F) = S − v*ᵀKv* the approximation
+error of these N features.  The test risk E(f − y)² = (v − v*)ᵀK(v − v*) + A(F) + σ² (test covariance Σ).
+So for each F every linear-regression theory applies in N dimensions to the population
+(eig K, (Uᵀv*)², σ² + A(F)); averaging over sampled F removes the O(1/N) finite-width bias of the
+deterministic equivalent over F (THEORY §11).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from theory.population import Population
+
+
+def feature_population(eigenvalues, teacher, noise_var, features) -> Population:
+    """The feature-space population (eig K, (Uᵀv*)², σ² + A(F)) of one feature matrix F (N, D)."""
+    lam, w = np.asarray(eigenvalues, float), np.asarray(teacher, float)
+    f = np.asarray(features, float)
+    kernel = (f * lam) @ f.T
+    mu, basis = np.linalg.eigh(kernel)
+    mu = np.clip(mu, 0.0, None)
+    keep = mu > 1e-12 * max(mu.max(), 1e-300)
+    projected = basis[:, keep].T @ (f @ (lam * w))  # Uᵀ FΣw* = μ (Uᵀv*)
+    coeff = projected / mu[keep]
+    signal = float(np.sum(lam * w * w))
+    approximation = max(signal - float(np.sum(mu[keep] * coeff**2)), 0.0)
+    return Population(mu[keep], coeff**2, noise_var + approximation)
+
+
+def sampled_feature_populations(eigenvalues, teacher, noise_var, n_features: int, n_draws: int, seed: int):
+    """Feature-space populations for ``n_draws`` matrices F with iid N(0, 1/N) entries, drawn with
+    ``numpy.random.default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    dim = np.size(eigenvalues)
+    for _ in range(int(n_draws)):
+        features = rng.standard_normal((int(n_features), dim)) / np.sqrt(n_features)
+        yield feature_population(eigenvalues, teacher, noise_var, features)
