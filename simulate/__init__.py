@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from simulate.linear_finite import simulate_linear_finite
 from simulate.linear_online import simulate_linear_online
+from simulate.random_features import simulate_random_features_finite, simulate_random_features_online
 from twopoint.curves import Curves
 from twopoint.problem import Problem
 from twopoint.registry import Registry
@@ -15,6 +16,8 @@ from twopoint.registry import Registry
 SIMULATORS: Registry = Registry("simulator")
 SIMULATORS.register("linear/online")(simulate_linear_online)
 SIMULATORS.register("linear/finite")(simulate_linear_finite)
+SIMULATORS.register("random_features/online")(simulate_random_features_online)
+SIMULATORS.register("random_features/finite")(simulate_random_features_finite)
 
 
 def select_simulator(problem: Problem):

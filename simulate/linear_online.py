@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import torch
 
+from simulate.data import GaussianTeacher
 from simulate.device import resolve_device, resolve_dtype
 from simulate.progress import progress_bar
 from simulate.recorder import Recorder
 from simulate.rng import normals, replica_generators
+from simulate.sgd import batch_gradient
 from twopoint.curves import Curves
 from twopoint.problem import Problem
 
@@ -26,11 +28,9 @@ def sgd_step(err, z, noise, sqrt_lam, w_star, opt) -> torch.Tensor:
     """One minibatch SGD step on the error e = w − w* for every replica.
 
     ``z`` (R, B, D) are whitened inputs (x = √λ ⊙ z), ``noise`` (R, B) the label noise ε, so the
-    residual is f − y = x·e − ε and w ← w − η[(1/B) Σ_b (f − y) x_b + γ w].  x is never formed:
-    x·e = z·(√λ ⊙ e) and Σ_b r_b x_b = √λ ⊙ Σ_b r_b z_b.
+    residual is f − y = x·e − ε and w ← w − η[(1/B) Σ_b (f − y) x_b + γ w]; x is never formed.
     """
-    residual = torch.einsum("rbd,rd->rb", z, sqrt_lam * err) - noise
-    grad = sqrt_lam * torch.einsum("rbd,rb->rd", z, residual) / z.shape[1]
+    grad, _ = batch_gradient(z, err, noise, scale=sqrt_lam)
     if opt.ridge:
         grad = grad + opt.ridge * (err + w_star)
     return err - opt.lr * grad
@@ -45,17 +45,11 @@ def simulate_linear_online(problem: Problem) -> Curves:
     data, opt = problem.data, problem.optim
     device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
     R, D, B, T = problem.sim.replicas, data.dim, opt.batch_size, opt.steps
-    as_t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
-    sqrt_lam, test_lam, w_star = as_t(data.eigenvalues).sqrt(), as_t(data.test_eigenvalues), as_t(data.teacher)
-    noise_var = data.noise_std**2
-    err = -w_star.expand(R, D).clone()
+    teacher = GaussianTeacher(data, device, dtype)
+    err = -teacher.w_star.expand(R, D).clone()
     gens = replica_generators(problem.seed, R, device)
     rec = Recorder(problem.record_steps, R, ("test_risk",), device)
-
-    def test_risk() -> torch.Tensor:
-        return (err * err) @ test_lam + noise_var
-
-    risk = test_risk()
+    risk = teacher.test_risk(err)
     rec.observe(0, risk)
     rec.record(0, test_risk=risk)
     per_chunk = chunk_steps(R, B * (D + 1), problem.sim.chunk_mib, T)
@@ -66,9 +60,9 @@ def simulate_linear_online(problem: Problem) -> Curves:
             z = normals(gens, (n, B, D + 1), device)
             for i in range(n):
                 zi = z[:, i, :, :D].to(dtype)  # contiguous copy in the working dtype
-                err = sgd_step(err, zi, data.noise_std * z[:, i, :, D].to(dtype), sqrt_lam, w_star, opt)
+                err = sgd_step(err, zi, data.noise_std * z[:, i, :, D].to(dtype), teacher.sqrt_lam, teacher.w_star, opt)
                 step += 1
-                risk = test_risk()
+                risk = teacher.test_risk(err)
                 new = rec.observe(step, risk)
                 if new.any():
                     err[new] = 0.0

@@ -33,7 +33,7 @@ class Recorder:
             self._limit = DIVERGENCE_FACTOR * monitor.detach().abs().to(torch.float64)
         bad = ~torch.isfinite(monitor) | (monitor.to(torch.float64) > self._limit)
         new = bad & self.alive
-        self.diverged_at[new] = step
+        self.diverged_at = torch.where(new, step, self.diverged_at)  # no host sync, unlike a masked assignment
         return new
 
     def wants(self, step: int) -> bool:

@@ -4,9 +4,19 @@ Each replica owns a ``torch.Generator`` seeded from ``SeedSequence([s, r])``, so
 not depend on how many replicas run beside it.  Standard normals are drawn in float32 (several
 times faster than float64 on CPU) and cast to the working dtype; the float32 rounding of a
 Gaussian sample (relative 6e-8) is far below any Monte-Carlo error we resolve.
+
+Splitting a draw along its leading axis (chunks of steps, chunks of training rows) does not
+change the numbers on CPU: torch turns uniforms into normals in blocks of 16 and redraws the
+tail of a request that is not a multiple of 16, so every leading-axis row is drawn padded to a
+multiple of 16 values.  Chunk sizes may then depend on the replica count and memory budget
+without changing any replica's stream.  (CUDA generators are reproducible for a fixed
+configuration but number their draws per launch, so there a different split gives different
+numbers.)
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -25,13 +35,16 @@ def replica_generators(seed: int, replicas: int, device: torch.device, stream: i
 def normals(gens: list[torch.Generator], shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
     """float32 standard normals of shape ``(replicas, *shape)``, one generator per leading index.
 
-    Cast slices to the working dtype where they are used (casting the whole chunk at once is a
+    A strided view into rows padded to a multiple of 16 values (see the module docstring; a 1-D
+    draw is one row).  Cast
+    slices to the working dtype where they are used (casting the whole chunk at once is a
     memory-bound copy that costs more than drawing it).
     """
-    out = torch.empty((len(gens), *shape), dtype=torch.float32, device=device)
+    rows, width = (1, shape[0]) if len(shape) == 1 else (shape[0], math.prod(shape[1:]))
+    out = torch.empty((len(gens), rows, -(-width // 16) * 16), dtype=torch.float32, device=device)
     for r, g in enumerate(gens):
-        torch.randn(shape, generator=g, out=out[r])
-    return out
+        torch.randn(out.shape[1:], generator=g, out=out[r])
+    return out[..., :width].reshape(len(gens), *shape)
 
 
 def integers(gens: list[torch.Generator], high: int, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:

@@ -117,7 +117,7 @@ class RandomFeatures:
             table = {
                 "sigma_sigma": (self.trace - kappa * d, d + kappa * d_slope),
                 "sigma": (d, -d_slope),
-                "teacher_sigma": (e_k / kappa, e_k / kappa**2 - e_slope / kappa),
+                "teacher_sigma": (np.where(kappa == 0, e_slope, e_k / kappa), e_k / kappa**2 - e_slope / kappa),
                 "teacher_sigma2_test": (kappa * (e_k - self.signal), self.signal - e_k - kappa * e_slope),
             }
         table["sigma_test"], table["teacher_test"] = table["sigma_sigma"], table["teacher_sigma"]

@@ -1,0 +1,66 @@
+"""Benchmark: the random-feature simulators (CPU, float64 unless ``--dtype float32``).
+
+Run: ``python benchmarks/bench_rf_simulator.py [--steps 300] [--threads 2] [--device cpu]``.
+
+* online SGD at D = 1000, N = 200, B = 4, 100 replicas: replica-steps per second and
+  multiply-adds per second (each step costs B·N·D for the features h = F x plus O(B·(N + D)));
+* finite data, GD in closed form at D = 1000, N = 256, P = 128, 200 replicas, 60 recorded steps:
+  wall time (features H = X Fᵀ, eigen-decomposition, weights, exact risk and train loss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from hydra import compose, initialize_config_dir
+
+from simulate import simulate
+from twopoint.app import CONFIG_DIR
+from twopoint.problem import build_problem
+
+
+def problem(*overrides: str):
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return build_problem(compose("config", overrides=["model=random_features", "theory.enabled=false", *overrides]))
+
+
+def timed(p) -> float:
+    start = time.perf_counter()
+    curves = simulate(p)
+    elapsed = time.perf_counter() - start
+    assert not curves.diverged, "benchmark run diverged"
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", default="float64")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    common = (f"sim.device={args.device}", f"sim.dtype={args.dtype}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, {args.dtype}")
+
+    D, N, B, R = 1000, 200, 4, 100
+    online = problem(*common, f"data.dim={D}", f"model.n_features={N}", f"optim.batch_size={B}", f"sim.replicas={R}",
+                     f"optim.steps={args.steps}", "optim.lr=0.5")
+    timed(problem(*common, f"data.dim={D}", f"model.n_features={N}", "optim.steps=5", "sim.replicas=2"))  # warm-up
+    s = timed(online)
+    print(f"online SGD  D={D} N={N} B={B} R={R}, {args.steps} steps: {s:.2f} s -> {R * args.steps / s:.3e} replica-steps/s, "
+          f"{R * args.steps * B * N * D / s:.3e} multiply-adds/s (B·N·D per replica-step)")
+
+    D, N, P, R = 1000, 256, 128, 200
+    gd = problem(*common, f"data.dim={D}", f"model.n_features={N}", f"data.n_train={P}", f"sim.replicas={R}",
+                 "optim.algorithm=gd", "optim.lr=1.0", "optim.steps=10000")
+    s = timed(gd)
+    print(f"finite GD closed form  D={D} N={N} P={P} R={R}, {gd.record_steps.size} recorded steps up to {gd.optim.steps}: "
+          f"{s:.2f} s ({1e3 * s / R:.1f} ms per replica)")
+
+
+if __name__ == "__main__":
+    main()
