@@ -8,8 +8,8 @@ feature stream; with ``model.share_features`` every replica uses replica 0's F (
 not depend on the replica count).  The test risk is exact from the weights through the effective
 linear predictor u = Fᵀv:  R = (u − w*)ᵀΣ'(u − w*) + σ².
 
-* ``random_features/online``: SGD on fresh batches with features h = F x (R·B·N·D per step, F
-  read once).  The exact risk (R·N·D) is computed at the recorded steps only; divergence is
+* ``random_features/online``: SGD on fresh batches with features h = F x (R·B·N·D per step); the
+  features of a whole chunk of pre-drawn steps are one batched GEMM, so F is read once per chunk.  The exact risk (R·N·D) is computed at the recorded steps only; divergence is
   checked every step on the batch loss (:func:`simulate.sgd.run_sgd`).
 * ``random_features/finite``: the fixed-design algorithms of :mod:`simulate.fixed_design` on the
   feature matrix H = X Fᵀ (P × N), built in chunks of rows; only H, y and F are stored.
@@ -80,9 +80,11 @@ def _online_group(problem: Problem, group: range, device: torch.device, dtype: t
 
     def batches():
         for start in range(0, T, per_chunk):
-            for z in normals(gens, (min(per_chunk, T - start), B, D + 1), device).unbind(1):
-                x, y = teacher.sample(z)
-                yield x @ F.mT, y
+            n = min(per_chunk, T - start)
+            x, y = teacher.sample(normals(gens, (n, B, D + 1), device).reshape(R, n * B, D + 1))  # (R, n·B, D)
+            h = (x @ F.mT).view(R, n, B, -1)  # one batched GEMM per chunk: F is read once per chunk
+            # step-major copies, so that every step's (R, B, N) slice is contiguous
+            yield from zip(h.transpose(0, 1).contiguous().unbind(0), y.view(R, n, B).transpose(0, 1).contiguous().unbind(0))
 
     def evaluate(v):
         err = torch.matmul(v[:, None], F)[:, 0] - teacher.w_star
