@@ -3,7 +3,8 @@
 ``evaluate`` only reads :class:`~twopoint.curves.Curves`; it never recomputes either side.
 Artefacts (in the run directory): ``curves.csv`` (tidy: source, method, quantity, step, time,
 value, stderr), ``replicas.parquet`` (per-replica simulation values), ``metrics.json`` and the
-``loss_curves`` figure.
+``loss_curves`` figure; for kernel machines also ``kernel_spectrum`` and, in ``metrics.json``,
+``gaussian_equivalence_gap`` (:mod:`compare.universality`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from compare import style
 from compare.figures import loss_curves_figure
+from compare.kernel_figures import write_kernel_figures
 from compare.metrics import quantity_metrics
 from compare.verdict import Tolerances, curve_verdict, divergence_verdict
 from twopoint.curves import Curves
@@ -60,6 +62,10 @@ def evaluate(sim: Curves | None, theory: Curves | None, tol: Tolerances) -> Eval
         stats = {q: quantity_metrics(sim, theory, q) for q in sim.quantities if q in theory.values}
         metrics["quantities"] = {q: {k: v for k, v in s.items() if not k.startswith("_")} for q, s in stats.items()}
         verdict, reason = divergence_verdict(sim, theory) or curve_verdict(stats, tol)
+        if "inputs" in sim.info:  # kernel machine on real inputs: the theory assumes Gaussian eigenfeatures
+            from compare.universality import equivalence_gap  # here, so that `python -m compare.universality` runs clean
+
+            metrics["gaussian_equivalence_gap"] = {q: equivalence_gap(sim, theory, q) for q in stats}
     metrics["verdict"], metrics["verdict_reason"] = verdict, reason
     table = pd.concat([c.to_frame() for c in (sim, theory) if c is not None], ignore_index=True)
     return Evaluation(metrics, table, sim, theory)
@@ -75,8 +81,11 @@ def replicas_frame(sim: Curves) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def write_outputs(run_dir: Path, ev: Evaluation, formats, title: str = "") -> list[str]:
-    """Write curves, metrics and figures into ``run_dir``; returns the file names written."""
+def write_outputs(run_dir: Path, ev: Evaluation, formats, title: str = "", problem=None) -> list[str]:
+    """Write curves, metrics and figures into ``run_dir``; returns the file names written.
+
+    With the run's ``problem`` of a kernel machine, also its spectrum/alignment figure.
+    """
     run_dir.mkdir(parents=True, exist_ok=True)
     written = []
     ev.table.to_csv(run_dir / "curves.csv", index=False)
@@ -89,4 +98,6 @@ def write_outputs(run_dir: Path, ev: Evaluation, formats, title: str = "") -> li
     if ev.sim is not None or ev.theory is not None:
         fig = loss_curves_figure(ev.sim, ev.theory, title)
         written += [Path(p).name for p in style.save(fig, run_dir / "loss_curves", formats)]
+    if problem is not None and problem.data.inputs is not None:
+        written += write_kernel_figures(run_dir, problem.data.inputs, formats)
     return written

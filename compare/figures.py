@@ -12,6 +12,15 @@ from twopoint.curves import Curves
 LABELS = {"test_risk": "test risk", "train_loss": "train loss"}
 
 
+def band(ax, x, mean, se, color) -> None:
+    """Shade mean ± 2 se, clipped above 0 for log axes."""
+    mean, se = np.asarray(mean, float), np.asarray(se, float)
+    if not np.isfinite(mean).any():
+        return
+    lo = np.clip(mean - 2 * se, np.nanmin(mean) * 1e-3, None)
+    ax.fill_between(x, lo, mean + 2 * se, color=color, alpha=style.BAND_ALPHA, lw=0)
+
+
 def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = ""):
     """Log-log curves against the step (step 0 omitted); either source may be missing."""
     style.apply()
@@ -25,8 +34,7 @@ def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = "
             keep = sim.steps > 0
             mean, se = sim.mean(q)[keep], sim.stderr(q)[keep]
             ax.plot(sim.steps[keep], mean, ls, color=cols[q], label=f"{LABELS.get(q, q)}: simulation ({sim.replicas} replicas)")
-            lo = np.clip(mean - 2 * se, np.nanmin(mean) * 1e-3, None)
-            ax.fill_between(sim.steps[keep], lo, mean + 2 * se, color=cols[q], alpha=style.BAND_ALPHA, lw=0)
+            band(ax, sim.steps[keep], mean, se, cols[q])
         if theory is not None and q in theory.values:
             keep = theory.steps > 0
             ax.plot(theory.steps[keep], theory.values[q][keep], style.THEORY_LINESTYLE, color="k", lw=1.0,

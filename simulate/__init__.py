@@ -6,6 +6,7 @@ registered for the problem's (model, data regime).
 
 from __future__ import annotations
 
+from simulate.kernel import simulate_kernel
 from simulate.linear_finite import simulate_linear_finite
 from simulate.linear_online import simulate_linear_online
 from simulate.random_features import simulate_random_features_finite, simulate_random_features_online
@@ -18,6 +19,7 @@ SIMULATORS.register("linear/online")(simulate_linear_online)
 SIMULATORS.register("linear/finite")(simulate_linear_finite)
 SIMULATORS.register("random_features/online")(simulate_random_features_online)
 SIMULATORS.register("random_features/finite")(simulate_random_features_finite)
+SIMULATORS.register("kernel/finite")(simulate_kernel)
 
 
 def select_simulator(problem: Problem):

@@ -8,7 +8,8 @@ largest tail eigenvalue; zero eigenvalues form their own bin).  A bin becomes on
     teacher       w*_B² = Σ m λ w*² / (m_B λ_B)    (preserves w*ᵀΣw* per bin; plain mean of w*²
                                                     in the zero-eigenvalue bin),
     test          λ'_B = Σ m λ' w*² / (m_B w*_B²)  (preserves w*ᵀΣ'w* per bin; if the bin carries
-                                                    no teacher weight, λ'_B = Σ m λ' / m_B).
+                                                    no teacher weight, λ'_B = Σ m λ' / m_B; without
+                                                    covariate shift λ'_B = λ_B, which also preserves it).
 Inside a bin the eigenvalues differ by a factor ≤ 1 + w, so every resolvent sum changes by a
 relative O(w) on the bin's own contribution; measured: ~5e-7 change in R(t) at D = 1e5.
 """
@@ -52,6 +53,8 @@ def compress_population(pop: Population, n_exact: int = 1000, rel_width: float =
     teacher_mass = m_b * w2_b
     plain_test = bin_sum(t_m * t_test) / m_b
     test_b = np.divide(test_signal, teacher_mass, out=plain_test.copy(), where=teacher_mass > 0)
+    if np.array_equal(pop.test_eigenvalues, pop.eigenvalues):
+        test_b = lam_b  # no covariate shift stays none (also preserves w*ᵀΣ'w* = w*ᵀΣw* per bin)
     keep = order[:n_exact]
     bin_order = np.argsort(-lam_b, kind="stable")
     return Population(

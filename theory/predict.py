@@ -258,3 +258,18 @@ def rf_finite_given_features(problem: Problem) -> Curves:
     values, info = _given_features(problem, lambda pop: _finite_values(problem, pop))
     method = FINITE_METHODS[problem.optim.algorithm] + f", on {GIVEN_FEATURE_DRAWS} sampled F"
     return _with_divergence(problem, method, values, info)
+
+
+# --- kernel machines (THEORY §8): the linear theory on the kernel's eigen-spectrum ------------------
+@register("kernel/finite", "deterministic_equivalent")
+def kernel_deterministic_equivalent(problem: Problem) -> Curves:
+    """The finite-data DE with Σ = diag(λ_k), λ_k w*_k² = c*_k², σ² → σ² + residual target power
+    (:mod:`twopoint.inputs`): it treats the kernel's eigenfeatures as Gaussian (the universality assumption)."""
+    pop, inputs = _finite_population(problem), problem.data.inputs
+    info = _finite_info(problem, pop) | {"inputs": inputs.kind, "kernel": inputs.kernel,
+                                         "residual_target_power": inputs.residual_power}
+    method = FINITE_METHODS[problem.optim.algorithm] + " on the kernel spectrum (Gaussian-equivalent features)"
+    return _with_divergence(problem, method, _finite_values(problem, pop), info)
+
+
+register("kernel/finite", "given_data", check=_sgd_only)(finite_given_data)

@@ -1,7 +1,9 @@
 """The ``twopoint`` command: Hydra app running simulate + theory + compare for one config.
 
-Exit codes: 0 success; 1 a failing verdict with ``compare.check=true`` (or an unexpected error);
-2 an invalid config (one line on stderr naming the key, the value and what is allowed).
+Exit codes: 0 success; 1 a failing verdict with ``compare.check=true``, a failed job of a
+multirun (the other jobs still run) or an unexpected error; 2 an invalid config (one line on
+stderr naming the key, the value and what is allowed).  Every job leaves ``status.json``
+(:mod:`twopoint.status`) in its run directory.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from twopoint import status
 from twopoint.config import register_configs
 from twopoint.registry import ConfigError
 
@@ -40,7 +44,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     except ConfigError as err:
         print(f"twopoint: config error: {err}", file=sys.stderr)
         log.error("config error: %s", err)
-        sys.exit(CONFIG_ERROR_EXIT)
+        raise SystemExit(CONFIG_ERROR_EXIT) from err
 
     timings = {}
 
@@ -66,7 +70,7 @@ def run(cfg: DictConfig, run_dir: Path) -> dict:
     batch = f", B={o.batch_size}" if o.algorithm.startswith("sgd") else ""
     model = problem.model.kind + (f" N={problem.model.n_features}" if problem.model.n_features else "")
     title = f"{model} {o.algorithm}, D={problem.data.dim}, {data}{batch}, lr={o.lr:g}"
-    files = write_outputs(run_dir, ev, list(cfg.compare.figure_formats), title)
+    files = write_outputs(run_dir, ev, list(cfg.compare.figure_formats), title, problem=problem)
     _log_summary(ev.metrics, run_dir, files)
     return ev.metrics
 
@@ -85,8 +89,18 @@ CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
 @hydra.main(config_path=CONFIG_DIR, config_name="config", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
     _state["task_started"] = True
-    run_dir = Path(HydraConfig.get().runtime.output_dir)
-    metrics = run(cfg, run_dir)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    try:
+        metrics = run(cfg, run_dir)
+    except (Exception, SystemExit) as exc:  # leave status.json behind; a sweep goes on with its other jobs
+        status.write_status(run_dir, exc)
+        if hydra_cfg.mode != RunMode.MULTIRUN:
+            raise
+        status.FAILED.add(str(run_dir))
+        log.error("job failed (%s: %s); recorded in %s", *status.describe(exc), run_dir / status.STATUS_FILE)
+        return
+    status.write_status(run_dir)
     if cfg.compare.check and metrics["verdict"] == "fail":
         _state["failed_checks"].append(str(run_dir))
         log.error("compare.check: verdict fail in %s", run_dir)
@@ -100,7 +114,7 @@ def main() -> None:
         if exc.code == 1 and not _state["task_started"]:
             raise SystemExit(CONFIG_ERROR_EXIT) from None  # Hydra rejected the config/overrides
         raise
-    if _state["failed_checks"]:
+    if _state["failed_checks"] or status.FAILED:
         sys.exit(CHECK_FAILED_EXIT)
 
 

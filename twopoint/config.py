@@ -46,20 +46,67 @@ class TeacherConfig:
 
 
 @dataclass
+class SphereConfig:
+    """``data.kind=sphere``: x uniform on the unit sphere in R^dim; zonal target with power
+    ``target_power[ℓ]`` in degree ℓ (see :mod:`twopoint.inputs`)."""
+
+    dim: int = 3
+    target_power: List[float] = field(default_factory=lambda: [0.0, 1.0, 0.5, 0.25])
+
+
+@dataclass
+class DigitsConfig:
+    """``data.kind=digits``: scikit-learn's ``load_digits`` pool (1797 images, standardised pixels).
+
+    ``target``: ``one_vs_rest`` (+1 for ``digit``, −1 otherwise) or ``value`` (the digit, standardised).
+    ``replace``: draw the P training points iid from the pool (with replacement) instead of a subset.
+    """
+
+    target: str = "one_vs_rest"
+    digit: int = 0
+    replace: bool = False
+
+
+@dataclass
 class DataConfig:
     """Gaussian inputs x ~ N(0, Σ), labels y = w*·x + ε with ε ~ N(0, noise_std²).
 
     ``n_train``: null = online (a fresh batch every step); an integer P = a fixed training set.
     ``test_spectrum``: the test covariance Σ' (diagonal in Σ's basis) for covariate shift;
     ``kind: same`` (default) means Σ' = Σ.
+    ``kind``: ``gaussian`` (the above) or, for ``model.kind=kernel``, ``circle``, ``sphere``, ``digits``
+    (:mod:`twopoint.inputs`; ``dim``, ``spectrum`` and ``test_spectrum`` are then unused, ``teacher``
+    gives the circle's target in the kernel's eigenbasis).
     """
 
+    kind: str = "gaussian"
     dim: int = 500
     spectrum: SpectrumConfig = field(default_factory=SpectrumConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     noise_std: float = 0.1
     n_train: Optional[int] = None
     test_spectrum: SpectrumConfig = field(default_factory=lambda: SpectrumConfig(kind="same"))
+    sphere: SphereConfig = field(default_factory=SphereConfig)
+    digits: DigitsConfig = field(default_factory=DigitsConfig)
+
+
+@dataclass
+class KernelConfig:
+    """The kernel of ``model.kind=kernel`` (null ``kind`` for other models); see :mod:`twopoint.kernels`.
+
+    ``periodic`` (circle): per-frequency eigenvalues μ_0..μ_M from ``spectrum`` (powerlaw:
+    μ_m = scale (m + 1)^−alpha), M = ``frequencies``.  ``rbf`` exp(−‖x − x'‖²/(2 bandwidth²)) and
+    ``laplace`` exp(−‖x − x'‖/bandwidth) (sphere, digits); ``relu_ntk`` (sphere).  On the sphere the
+    Mercer series is truncated after degree ``max_degree``.  Modes with λ_k ≤ ``cutoff`` × max λ are
+    dropped (their target power counts as noise in the theory).
+    """
+
+    kind: Optional[str] = None
+    bandwidth: float = 1.0
+    frequencies: int = 500
+    spectrum: SpectrumConfig = field(default_factory=lambda: SpectrumConfig(alpha=2.0))
+    max_degree: int = 20
+    cutoff: float = 1e-12
 
 
 @dataclass
@@ -69,11 +116,14 @@ class ModelConfig:
     ``random_features``: f = v·(F x), v_0 = 0, F ∈ R^{N×D} with iid N(0, 1/N) entries
     (E FᵀF = I, so N → ∞ recovers ``linear``); N = ``n_features``.  Each replica draws its own F
     unless ``share_features`` (one F for all replicas: the "given F" view).
+
+    ``kernel``: f = Σ_i a_i K(x_i, ·) over the P training inputs, a_0 = 0, SGD on a (THEORY §8).
     """
 
     kind: str = "linear"
     n_features: Optional[int] = None
     share_features: bool = False
+    kernel: KernelConfig = field(default_factory=KernelConfig)
 
 
 @dataclass

@@ -16,12 +16,15 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from twopoint.config import TwopointConfig
+from twopoint.inputs import InputSpec, build_inputs
 from twopoint.registry import ConfigError
 from twopoint.spectra import build_spectrum, build_teacher
 
 ONLINE_ALGORITHMS = ("sgd",)
 FINITE_DATA_ALGORITHMS = ("sgd", "sgd_epochs", "gd", "gradient_flow")
-MODELS = ("linear", "random_features")
+KERNEL_ALGORITHMS = ("sgd", "gd", "gradient_flow")
+MODELS = ("linear", "random_features", "kernel")
+INPUT_KINDS = ("gaussian", "circle", "sphere", "digits")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float64", "float32")
 
@@ -33,6 +36,7 @@ class DataSpec:
     noise_std: float
     test_eigenvalues: np.ndarray
     n_train: int | None
+    inputs: InputSpec | None = None  # non-Gaussian inputs of a kernel machine (eigenvalues/teacher: its spectrum)
 
     @property
     def dim(self) -> int:
@@ -123,13 +127,33 @@ def _choice(key: str, value, allowed) -> str:
     return value
 
 
+def _build_kernel_data(cfg, seed: int, kind: str) -> DataSpec:
+    """Kernel machine on ``circle``/``sphere``/``digits`` inputs: the kernel's eigen-spectrum and target (THEORY §8)."""
+    d = cfg.data
+    if cfg.model.kind != "kernel":
+        raise ConfigError("model.kind", cfg.model.kind, f"kernel for data.kind={kind} (only kernel machines take non-Gaussian inputs)")
+    if d.n_train is None:
+        raise ConfigError("data.n_train", None, "a positive integer P for model.kind=kernel (online kernel SGD is not implemented)")
+    _positive("data.n_train", d.n_train, integer=True)
+    if d.test_spectrum.kind != "same" or d.test_spectrum.scale != 1.0:
+        raise ConfigError("data.test_spectrum.kind", d.test_spectrum.kind, f"same with scale 1 for data.kind={kind} (no covariate shift)")
+    inputs = build_inputs(cfg, seed, float(d.noise_std))
+    lam = inputs.eigenvalues
+    return DataSpec(lam, inputs.teacher, inputs.effective_noise_std, lam, int(d.n_train), inputs)
+
+
 def _build_data(cfg, seed: int) -> DataSpec:
     d = cfg.data
+    kind = _choice("data.kind", d.kind, INPUT_KINDS)
+    if d.noise_std is None or not np.isfinite(d.noise_std) or d.noise_std < 0:
+        raise ConfigError("data.noise_std", d.noise_std, "a number >= 0")
+    if kind != "gaussian":
+        return _build_kernel_data(cfg, seed, kind)
+    if cfg.model.kind == "kernel":
+        raise ConfigError("data.kind", kind, f"one of {', '.join(INPUT_KINDS[1:])} for model.kind=kernel")
     dim = _positive("data.dim", d.dim, integer=True)
     lam = build_spectrum(d.spectrum, "data.spectrum", dim)
     teacher = build_teacher(d.teacher, "data.teacher", lam, seed)
-    if d.noise_std is None or not np.isfinite(d.noise_std) or d.noise_std < 0:
-        raise ConfigError("data.noise_std", d.noise_std, "a number >= 0")
     if d.test_spectrum.kind == "same":
         _positive("data.test_spectrum.scale", d.test_spectrum.scale)
         test = d.test_spectrum.scale * lam
@@ -143,6 +167,8 @@ def _build_data(cfg, seed: int) -> DataSpec:
 def _build_model(cfg) -> ModelSpec:
     m = cfg.model
     kind = _choice("model.kind", m.kind, MODELS)
+    if kind != "kernel" and m.kernel.kind is not None:
+        raise ConfigError("model.kernel.kind", m.kernel.kind, f"null for model.kind={kind} (only kernel machines have a kernel)")
     if kind == "random_features":
         return ModelSpec(kind, _positive("model.n_features", m.n_features, integer=True), bool(m.share_features))
     if m.n_features is not None or m.share_features:
@@ -152,7 +178,7 @@ def _build_model(cfg) -> ModelSpec:
 
 def _build_optim(cfg, data: DataSpec) -> OptimSpec:
     o = cfg.optim
-    allowed = ONLINE_ALGORITHMS if data.online else FINITE_DATA_ALGORITHMS
+    allowed = KERNEL_ALGORITHMS if data.inputs is not None else ONLINE_ALGORITHMS if data.online else FINITE_DATA_ALGORITHMS
     algorithm = _choice("optim.algorithm", o.algorithm, allowed)
     _positive("optim.lr", o.lr)
     _positive("optim.batch_size", o.batch_size, integer=True)

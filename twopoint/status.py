@@ -1,0 +1,43 @@
+"""A run directory's ``status.json``: whether the job finished, and why not.
+
+``twopoint`` writes it at the end of every job: ``{"status": "ok"}``, or ``"failed"`` with the
+error type, its one-line message and the traceback.  A directory without it never finished
+(killed, still running).  In a multirun a failing job does not stop the sweep: its path is
+added to :data:`FAILED` (this process only) and the command exits 1 at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from pathlib import Path
+
+STATUS_FILE = "status.json"
+OK, FAILED_STATUS = "ok", "failed"
+FAILED: set[str] = set()
+
+
+def describe(exc: BaseException) -> tuple[str, str]:
+    """(type name, message) of the error; a ``SystemExit`` raised from an error reports that error."""
+    if isinstance(exc, SystemExit) and exc.__cause__ is not None:
+        exc = exc.__cause__
+    return type(exc).__name__, str(exc) or repr(exc)
+
+
+def write_status(run_dir: Path, exc: BaseException | None = None) -> dict:
+    """Write ``status.json`` into ``run_dir``: ok, or failed with the error of ``exc``."""
+    if exc is None:
+        record = {"status": OK}
+    else:
+        kind, message = describe(exc)
+        record = {"status": FAILED_STATUS, "error_type": kind, "error": message,
+                  "traceback": "".join(traceback.format_exception(exc))}
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=2))
+    return record
+
+
+def read_status(run_dir: Path) -> dict | None:
+    """The recorded status, or None when the job never wrote one."""
+    path = Path(run_dir) / STATUS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
