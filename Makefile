@@ -21,3 +21,5 @@ bench: install
 	$(PY) benchmarks/bench_online_theory.py
 	$(PY) benchmarks/bench_finite_theory.py
 	$(PY) benchmarks/bench_simulator.py
+	$(PY) benchmarks/bench_rf_theory.py
+	$(PY) benchmarks/bench_rf_simulator.py

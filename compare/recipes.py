@@ -149,15 +149,16 @@ def rf_size(sweep: Sweep, options: dict):
     fig, (ax_t, ax_n) = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     plot_sweep_curves(ax_t, sweep.table, key, "test_risk")
     ax_t.set_ylabel(LABELS["test_risk"])
-    legend(ax_t, [(value_label(key, v), c) for v, c in zip(values, colors)], [("simulation ±2 se", {"ls": "-"}), THEORY_ENTRY],
-           loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
+    simulated = "test_risk.final_simulation" in jobs and bool(jobs["test_risk.final_simulation"].notna().any())
+    legend(ax_t, [(value_label(key, v), c) for v, c in zip(values, colors)],
+           [("simulation ±2 se", {"ls": "-"})] * simulated + [THEORY_ENTRY], loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=3)
     n = jobs[key].astype(float)
     for column, kw, text in (("test_risk.static_limit", STATIC_MARK, "theory, t → ∞"),
                              ("test_risk.final_theory", THEORY_MARK, "theory, last step"),
                              ("theory_info.approximation_error", {"ls": "-.", "lw": style.THEORY_LW}, "approximation error")):
         if column in jobs:
             ax_n.plot(n, jobs[column], color="k", label=text, **kw)
-    if "test_risk.final_simulation" in jobs:
+    if simulated:
         ax_n.errorbar(n, jobs["test_risk.final_simulation"], yerr=2 * jobs["test_risk.final_simulation_se"], fmt="o",
                       color="0.35", ms=4, capsize=2, label="simulation, last step")
     if "test_risk.static_limit" in jobs:  # no finite limit (ridgeless N = P): an arrow at the top
@@ -166,7 +167,10 @@ def rf_size(sweep: Sweep, options: dict):
     ax_n.axvline(P, color="0.6", lw=0.8, ls=":")
     ax_n.annotate(" N = P", (P, 0.02), xycoords=("data", "axes fraction"), ha="left", va="bottom", fontsize=8)
     ax_n.set(xscale="log", yscale="log", xlabel="N (random features)", ylabel=LABELS["test_risk"])
-    shown = [v for i, v in enumerate(values) if i == 0 or np.log10(v / values[i - 1]) > 0.12]  # no overlapping labels
+    shown = []
+    for v in values:  # no overlapping labels
+        if not shown or np.log10(v / shown[-1]) > 0.2:
+            shown.append(v)
     ax_n.set_xticks(shown, [f"{v:g}" for v in shown], minor=False)
     ax_n.minorticks_off()
     ax_n.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
