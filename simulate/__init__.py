@@ -7,6 +7,7 @@ registered for the problem's (model, data regime).
 from __future__ import annotations
 
 from simulate.kernel import simulate_kernel
+from simulate.kernel_online import simulate_kernel_online
 from simulate.linear_finite import simulate_linear_finite
 from simulate.linear_online import simulate_linear_online
 from simulate.random_features import simulate_random_features_finite, simulate_random_features_online
@@ -20,6 +21,7 @@ SIMULATORS.register("linear/finite")(simulate_linear_finite)
 SIMULATORS.register("random_features/online")(simulate_random_features_online)
 SIMULATORS.register("random_features/finite")(simulate_random_features_finite)
 SIMULATORS.register("kernel/finite")(simulate_kernel)
+SIMULATORS.register("kernel/online")(simulate_kernel_online)
 
 
 def select_simulator(problem: Problem):

@@ -273,3 +273,6 @@ def kernel_deterministic_equivalent(problem: Problem) -> Curves:
 
 
 register("kernel/finite", "given_data", check=_sgd_only)(finite_given_data)
+# online kernel SGD (circle): the exact Gaussian online theory on the kernel's spectrum, a universality prediction
+register("kernel/online", "generating_function")(online_generating_function)
+register("kernel/online", "recursion")(online_recursion)

@@ -132,14 +132,15 @@ def _build_kernel_data(cfg, seed: int, kind: str) -> DataSpec:
     d = cfg.data
     if cfg.model.kind != "kernel":
         raise ConfigError("model.kind", cfg.model.kind, f"kernel for data.kind={kind} (only kernel machines take non-Gaussian inputs)")
-    if d.n_train is None:
-        raise ConfigError("data.n_train", None, "a positive integer P for model.kind=kernel (online kernel SGD is not implemented)")
-    _positive("data.n_train", d.n_train, integer=True)
+    if d.n_train is None and kind != "circle":
+        raise ConfigError("data.n_train", None, f"a positive integer P for data.kind={kind} (online kernel SGD: data.kind=circle)")
+    if d.n_train is not None:
+        _positive("data.n_train", d.n_train, integer=True)
     if d.test_spectrum.kind != "same" or d.test_spectrum.scale != 1.0:
         raise ConfigError("data.test_spectrum.kind", d.test_spectrum.kind, f"same with scale 1 for data.kind={kind} (no covariate shift)")
     inputs = build_inputs(cfg, seed, float(d.noise_std))
     lam = inputs.eigenvalues
-    return DataSpec(lam, inputs.teacher, inputs.effective_noise_std, lam, int(d.n_train), inputs)
+    return DataSpec(lam, inputs.teacher, inputs.effective_noise_std, lam, d.n_train, inputs)
 
 
 def _build_data(cfg, seed: int) -> DataSpec:
@@ -178,7 +179,7 @@ def _build_model(cfg) -> ModelSpec:
 
 def _build_optim(cfg, data: DataSpec) -> OptimSpec:
     o = cfg.optim
-    allowed = KERNEL_ALGORITHMS if data.inputs is not None else ONLINE_ALGORITHMS if data.online else FINITE_DATA_ALGORITHMS
+    allowed = ONLINE_ALGORITHMS if data.online else KERNEL_ALGORITHMS if data.inputs is not None else FINITE_DATA_ALGORITHMS
     algorithm = _choice("optim.algorithm", o.algorithm, allowed)
     _positive("optim.lr", o.lr)
     _positive("optim.batch_size", o.batch_size, integer=True)
