@@ -46,6 +46,19 @@ def test_one_point_dictionary_matches_sampled_feature_covariances():
     assert mean[3][0] == pytest.approx(approximation_error(POP, n), rel=0.05)
 
 
+def test_data_level_dictionary_matches_sampled_feature_gram_matrices():
+    """tr K̂(K̂ + s)⁻¹ ≍ d(ω) with ω from the master equation with N and P (K̂ = FΣ̂Fᵀ, Σ̂ = XᵀX/P)."""
+    n, p, s = 100, 150, np.array([0.003, 0.03, 0.3])
+    expected = feature_space(POP, p, n).sums(s, ("sigma",)).first[:, 0]
+    rng = np.random.default_rng(4)
+    traces = []
+    for f in sampled_features(n, 30, seed=5):
+        h = (rng.standard_normal((p, D)) * np.sqrt(LAM)) @ f.T
+        mu = np.linalg.eigvalsh(h.T @ h / p)
+        traces.append((mu[:, None] / (mu[:, None] + s)).sum(0))
+    np.testing.assert_allclose(np.mean(traces, axis=0), expected, rtol=0.03)
+
+
 def test_sampled_top_eigenvalue_matches_feature_covariances():
     """The DE edge of K̂ = FΣ̂Fᵀ against a sampled top eigenvalue, for a spectrum without isolated spikes
     (an isolated λ_1 gives an outlier inside the DE's small island instead of at its edge).  The sample sits
