@@ -19,7 +19,8 @@ from theory.finite_data import gd_stability_edge, gradient_descent
 from theory.multipass_sgd import multipass_sgd, online_sgd_equivalent, sgd_critical_lr
 from theory.online import OnlineSGD
 from theory.population import Population
-from theory.random_features import sampled_feature_populations
+from theory.random_features import feature_population
+from twopoint.features import feature_matrix
 from twopoint.problem import log_grid
 
 
@@ -37,7 +38,8 @@ def main() -> None:
     de = best_of(lambda: online_sgd_equivalent(pop, lr, batch, steps, n_features=n))
 
     def given_f():
-        for p in sampled_feature_populations(pop.eigenvalues, teacher, pop.noise_var, n, 16, seed=0):
+        for r in range(16):
+            p = feature_population(pop.eigenvalues, teacher, pop.noise_var, feature_matrix(0, r, n, pop.eigenvalues.size))
             OnlineSGD(p, lr, batch).generating_function_curves(steps)
 
     given = best_of(given_f, repeats=1)

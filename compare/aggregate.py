@@ -54,6 +54,11 @@ def parse_override(text: str) -> tuple[str, object]:
         parsed = yaml.safe_load(value) if value else None
     except yaml.YAMLError:
         parsed = value
+    if isinstance(parsed, str):  # YAML 1.1 reads 1e-3 as text; Hydra's grammar reads it as a float
+        try:
+            parsed = float(parsed)
+        except ValueError:
+            pass
     return key, parsed if parsed is None or np.isscalar(parsed) else value
 
 
@@ -158,8 +163,11 @@ def collect(*paths) -> Sweep:
     """Aggregate sweep directories and/or run directories (saved outputs only)."""
     rows, frames, order = [], [], []
     seen_nums = {}
+    several = len(paths) > 1  # job ids must stay unique across the folders ("0", "1", … repeat in each sweep)
     for job_dir, root in _roots(paths):
         job_id = str(job_dir.relative_to(root)) if job_dir != root else str(job_dir)
+        if several and job_dir != root:
+            job_id = f"{root.name}/{job_id}"
         row, curves = read_job(job_dir, job_id)
         rows.append(row)
         frames.append(curves)
@@ -168,7 +176,7 @@ def collect(*paths) -> Sweep:
     for root in {Path(p) for p in paths}:
         for num, job in enumerate(expected_jobs(root) or []):
             if num not in seen_nums.get(root, set()):
-                rows.append({"job": f"{num} (not started)", "job_num": num, "path": None, "status": NOT_STARTED,
+                rows.append({"job": f"{root.name + '/' if several else ''}{num} (not started)", "job_num": num, "path": None, "status": NOT_STARTED,
                              "error": "no run directory", "overrides": " ".join(job), **dict(map(parse_override, job))})
                 frames.append(None)
                 order += [parse_override(o)[0] for o in job]

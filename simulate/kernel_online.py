@@ -33,7 +33,7 @@ def circle_batches(problem: Problem, gens: list, device, dtype):
     R, B, T = len(gens), opt.batch_size, opt.steps
     sqrt_lam = torch.as_tensor(inputs.eigenvalues, dtype=dtype, device=device).sqrt()
     coeff = torch.as_tensor(inputs.coefficients, dtype=dtype, device=device)
-    per_chunk = chunk_steps(R, B * (sqrt_lam.numel() + 3), problem.sim.chunk_mib, T)
+    per_chunk = chunk_steps(R, B * 3, problem.sim.chunk_mib, T)  # the draws; the modes are formed per step
     for start in range(0, T, per_chunk):
         z = normals(gens, (min(per_chunk, T - start), B, 3), device).to(dtype)
         for zi in z.unbind(1):

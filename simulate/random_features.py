@@ -3,9 +3,9 @@
 F ∈ R^{N×D} has iid N(0, 1/N) entries (E FᵀF = I_D), v_0 = 0, per-sample loss ½(f − y)², batch mean,
 ridge γ on v (THEORY.md §1, §7).  Inputs x = √λ ⊙ z and labels y = w*·x + ε as for the linear
 model (:mod:`simulate.data`); online batches come from the same per-replica stream as the linear
-online simulator, so the two see identical samples.  Each replica draws its own F from its
-feature stream; with ``model.share_features`` every replica uses replica 0's F (a draw that does
-not depend on the replica count).  The test risk is exact from the weights through the effective
+online simulator, so the two see identical samples.  Each replica has its own F
+(:mod:`twopoint.features`); with ``model.share_features`` every replica uses replica 0's F (a draw
+that does not depend on the replica count).  The test risk is exact from the weights through the effective
 linear predictor u = Fᵀv:  R = (u − w*)ᵀΣ'(u − w*) + σ².
 
 * ``random_features/online``: SGD on fresh batches with features h = F x (R·B·N·D per step); the
@@ -16,7 +16,7 @@ linear predictor u = Fᵀv:  R = (u − w*)ᵀΣ'(u − w*) + σ².
 
 Both process replicas in groups within ``sim.data_gib``, so the replica count R costs only time.
 Bytes one replica adds (float64; T recorded steps, m = min(P, N); N·D drops out with shared F):
-  online:       8·(N·D + N + B·(N + D))                          (+ the ``chunk_mib`` draws, once)
+  online:       8·(N·D + N + B·(N + D))          (+ one chunk of draws, inputs and features: ``chunk_mib``, once)
   finite SGD:   8·(N·D + P·(N + 1))
   finite GD/GF: 8·(N·D + P·(N + 1) + 3m² + T·(2m + N + 3P + 3D))
 In 24 GiB (``sim.data_gib=23``: the interpreter and torch take 0.33 GiB) the largest single
@@ -44,19 +44,17 @@ from simulate.linear_online import chunk_steps
 from simulate.rng import normals, replica_generators
 from simulate.sgd import run_sgd
 from twopoint.curves import Curves
+from twopoint.features import feature_matrix
 from twopoint.problem import Problem
 
-FEATURE_STREAM = 3
-
-
 def draw_features(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
-    """F of the replicas in ``group``: (R, N, D), or one (N, D) matrix (replica 0's) when shared."""
+    """F of the replicas in ``group``: (R, N, D), or one (N, D) matrix (replica 0's) when shared
+    (:func:`twopoint.features.feature_matrix`, so the given-F theory can rebuild them)."""
     N, D = problem.model.n_features, problem.data.dim
-    first, count = (0, 1) if problem.model.share_features else (group.start, len(group))
-    F = torch.empty((count, N, D), dtype=dtype, device=device)
-    for i, g in enumerate(replica_generators(problem.seed, count, device, stream=FEATURE_STREAM, first=first)):
-        F[i] = normals([g], (N, D), device)[0]
-    F /= N**0.5
+    replicas = [0] if problem.model.share_features else list(group)
+    F = torch.empty((len(replicas), N, D), dtype=dtype, device=device)
+    for i, r in enumerate(replicas):
+        F[i] = torch.as_tensor(feature_matrix(problem.seed, r, N, D), dtype=dtype, device=device)
     return F[0] if problem.model.share_features else F
 
 
@@ -76,7 +74,9 @@ def _online_group(problem: Problem, group: range, device: torch.device, dtype: t
     F = draw_features(problem, group, device, dtype)
     teacher = GaussianTeacher(data, device, dtype)
     gens = replica_generators(problem.seed, R, device, first=group.start)
-    per_chunk = chunk_steps(R, B * (D + 1), problem.sim.chunk_mib, T)
+    # per step: the float32 draws, the inputs x in the working dtype, the features h and their step-major copy
+    per_step = B * (D + 1) + (torch.finfo(dtype).bits // 32) * B * (D + 2 * problem.model.n_features)
+    per_chunk = chunk_steps(R, per_step, problem.sim.chunk_mib, T)
 
     def batches():
         for start in range(0, T, per_chunk):

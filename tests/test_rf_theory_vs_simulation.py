@@ -54,3 +54,17 @@ def test_theory_matches_simulation(case):
         assert worst(sim, th, q) <= 1.0, f"{q}: violation ratio {worst(sim, th, q):.2f}"
     wrong = predict(make_problem(*BASE, *CASES[case], f"model.n_features={int(1.4 * p.model.n_features)}"))
     assert max(worst(sim, wrong, q) for q in quantities) > 1.0
+
+
+def test_shared_features_follow_the_exact_theory_of_that_f():
+    """One F for every replica: ``auto`` selects the given-F theory, which rebuilds exactly that F, and the exact
+    online theory then has no bias (tolerance 4 stderr + 1 %); the theory of another F (seed 1) is rejected."""
+    shared = ("model=random_features", "data.dim=40", "model.n_features=20", "model.share_features=true", "optim.steps=300",
+              "optim.batch_size=4", "optim.lr=0.5", "sim.replicas=200", "record.points=25", "sim.device=cpu")
+    p = make_problem(*shared)
+    sim, th = simulate(p), predict(p)
+    assert "shared F" in th.method
+    m, se, tv = sim.mean("test_risk")[1:], sim.stderr("test_risk")[1:], th.values["test_risk"][1:]
+    assert np.all(np.abs(m - tv) <= 4 * se + 0.01 * tv)
+    other = predict(make_problem(*shared, "seed=1")).values["test_risk"][1:]
+    assert np.any(np.abs(m - other) > 4 * se + 0.01 * other)

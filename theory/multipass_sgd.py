@@ -229,12 +229,13 @@ def online_sgd_equivalent(pop: Population, lr, batch, steps, ridge=0.0, *, n_fea
     rule = _check(pop, 1.0, lr, batch, ridge)
     steps = _steps(steps)
     space = feature_space(pop, None, n_features)
-    if _margin(space, rule, sampled_top_eigenvalue(pop, None, n_features)) >= 1.0:
+    top = sampled_top_eigenvalue(pop, None, n_features)
+    if _margin(space, rule, top) >= 1.0:
         return _diverged(pop, steps, pop.initial_risk).test_risk
     sums = _Equivalents(space, rule.ridge)
     floor = sums.train_floor()
     return invert_generating_function(lambda z: c2_transforms(rule, sums, floor, z)[0], steps, n_nodes=n_nodes,
-                                      n_circle=n_circle)
+                                      n_circle=n_circle, oscillating=rule.lr * (top + rule.ridge) > OSCILLATION_THRESHOLD)
 
 
 def sgd_stability_margin(pop: Population, n_train, lr, batch, ridge=0.0, n_features=None) -> float:

@@ -14,11 +14,13 @@ import numpy as np
 from theory.compression import compress_population
 from theory.finite_data import gd_stability_edge, gradient_descent, gradient_flow, static_limit
 from theory.equivalents import approximation_error
+from theory.errors import ConvergenceError
 from theory.multipass_sgd import multipass_sgd, multipass_sgd_given_data, online_sgd_equivalent, sgd_critical_lr
 from theory.online import OnlineSGD
 from theory.population import Population
-from theory.random_features import sampled_feature_populations
+from theory.random_features import feature_population
 from twopoint.curves import THEORY, Curves
+from twopoint.features import feature_matrix
 from twopoint.problem import Problem
 from twopoint.registry import ConfigError
 
@@ -52,7 +54,17 @@ def select_predictor(problem: Problem) -> tuple[str, Predictor]:
     methods = PREDICTORS.get(problem.regime)
     if not methods:
         raise ConfigError("theory.enabled", True, f"no theory for {problem.regime} yet; set theory.enabled=false")
-    name = next(iter(methods)) if problem.theory_method == "auto" else problem.theory_method
+    if problem.theory_method == "auto":  # the first method that can handle the problem
+        errors = []
+        for name, (fn, check) in methods.items():
+            try:
+                if check is not None:
+                    check(problem)
+                return name, fn
+            except ConfigError as err:
+                errors.append(err)
+        raise errors[0]
+    name = problem.theory_method
     if name not in methods:
         raise ConfigError("theory.method", problem.theory_method, f"one of auto, {', '.join(methods)} for {problem.regime}")
     fn, check = methods[name]
@@ -129,7 +141,7 @@ def _finite_info(problem: Problem, pop: Population, n_features=None) -> dict:
     try:
         static = static_limit(pop, P, o.ridge, n_features)
         info["static_limit"] = {"test_risk": float(static.test_risk), "train_loss": float(static.train_loss)}
-    except ValueError as err:  # ridgeless P = rank: no finite static limit
+    except (ValueError, ConvergenceError) as err:  # ridgeless P = rank: no finite static limit
         info["static_limit"] = {"error": str(err)}
     if o.algorithm == "gd":
         info["gd_critical_lr"] = float(gd_stability_edge(pop, P, o.ridge, n_features))
@@ -197,8 +209,17 @@ def finite_given_data(problem: Problem) -> Curves:
 # --- random features (THEORY §7) -------------------------------------------------------------------
 def _no_covariate_shift(problem: Problem) -> None:
     if problem.data.covariate_shift:
-        raise ConfigError("data.test_spectrum", "shifted", "kind=same for random-feature theory (simulate with "
+        ts = problem.data
+        key = "data.test_spectrum.scale" if np.allclose(ts.test_eigenvalues / ts.eigenvalues, ts.test_eigenvalues[0] / ts.eigenvalues[0]) else "data.test_spectrum.kind"
+        raise ConfigError(key, "<covariate shift>", "kind=same with scale 1 for random-feature theory (simulate it with "
                           "theory.enabled=false)")
+
+
+def _averaged_over_features(problem: Problem) -> None:
+    _no_covariate_shift(problem)
+    if problem.model.share_features:
+        raise ConfigError("theory.method", problem.theory_method, "given_features for model.share_features=true "
+                          "(the deterministic equivalent averages over F; one shared F needs the given-F theory)")
 
 
 def _feature_info(problem: Problem, pop: Population) -> dict:
@@ -206,20 +227,26 @@ def _feature_info(problem: Problem, pop: Population) -> dict:
     return {"approximation_error": e0, "effective_noise_var": pop.noise_var + e0}
 
 
-def _given_features(problem: Problem, curves_for) -> tuple[dict, dict]:
-    """Average ``curves_for(feature population)`` over sampled F (THEORY §7, §11)."""
-    d, N = problem.data, problem.model.n_features
-    draws = list(sampled_feature_populations(d.eigenvalues, d.teacher, d.noise_std**2, N, GIVEN_FEATURE_DRAWS,
-                                             problem.seed))
+def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str]:
+    """Average ``curves_for(feature population)`` over the F of replicas 0..15 (exactly the simulator's F:
+    :mod:`twopoint.features`), or take the one shared F (THEORY §7, §11).  Draws whose dynamics diverge are
+    left out of the mean and counted in ``info`` (their probability, not an infinite mean, is what a finite
+    set of replicas sees)."""
+    d, m = problem.data, problem.model
+    replicas = [0] if m.share_features else range(GIVEN_FEATURE_DRAWS)
+    draws = [feature_population(d.eigenvalues, d.teacher, d.noise_std**2,
+                                feature_matrix(problem.seed, r, m.n_features, d.dim)) for r in replicas]
     values = [curves_for(p) for p in draws]
-    mean = {q: np.mean([v[q] for v in values], axis=0) for q in values[0]}
+    finite = [v for v in values if np.all(np.isfinite(v["test_risk"]))]
+    mean = {q: np.mean([v[q] for v in finite or values], axis=0) for q in values[0]}
     errors = [p.noise_var - d.noise_std**2 for p in draws]
-    info = {"feature_draws": len(draws), "approximation_error": float(np.mean(errors)),
-            "approximation_error_std": float(np.std(errors))}
-    return mean, info
+    info = {"feature_draws": len(draws), "unstable_feature_draws": len(values) - len(finite),
+            "approximation_error": float(np.mean(errors)), "approximation_error_std": float(np.std(errors))}
+    label = "the shared F" if m.share_features else f"the F of replicas 0–{GIVEN_FEATURE_DRAWS - 1}"
+    return mean, info, label
 
 
-@register("random_features/online", "deterministic_equivalent", check=_no_covariate_shift)
+@register("random_features/online", "deterministic_equivalent", check=_averaged_over_features)
 def rf_online_deterministic_equivalent(problem: Problem) -> Curves:
     """Online SGD over F: generating functions with the nested renormalisation x = ω(1 − d(ω)/N)."""
     o, N = problem.optim, problem.model.n_features
@@ -239,11 +266,11 @@ def rf_online_given_features(problem: Problem) -> Curves:
         test = sgd.generating_function_curves(steps)[1] if sgd.stable() else np.where(steps > 0, np.inf, pop.initial_risk)
         return {"test_risk": test}
 
-    values, info = _given_features(problem, curves_for)
-    return _with_divergence(problem, f"exact online theory on {GIVEN_FEATURE_DRAWS} sampled F", values, info)
+    values, info, label = _given_features(problem, curves_for)
+    return _with_divergence(problem, f"exact online theory given {label}", values, info)
 
 
-@register("random_features/finite", "deterministic_equivalent", check=_no_covariate_shift)
+@register("random_features/finite", "deterministic_equivalent", check=_averaged_over_features)
 def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
     """Two-point DE over data and F (nested renormalisation ω → ω1): GF/GD (§7) and multi-pass SGD (§6)."""
     pop, N = _finite_population(problem), problem.model.n_features
@@ -255,9 +282,8 @@ def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
 @register("random_features/finite", "given_features", check=_no_covariate_shift)
 def rf_finite_given_features(problem: Problem) -> Curves:
     """The linear finite-data DE (over data) in feature space for each sampled F, averaged over F."""
-    values, info = _given_features(problem, lambda pop: _finite_values(problem, pop))
-    method = FINITE_METHODS[problem.optim.algorithm] + f", on {GIVEN_FEATURE_DRAWS} sampled F"
-    return _with_divergence(problem, method, values, info)
+    values, info, label = _given_features(problem, lambda pop: _finite_values(problem, pop))
+    return _with_divergence(problem, FINITE_METHODS[problem.optim.algorithm] + f", given {label}", values, info)
 
 
 # --- kernel machines (THEORY §8): the linear theory on the kernel's eigen-spectrum ------------------

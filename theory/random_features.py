@@ -5,8 +5,9 @@ features z = Fx ~ N(0, K), K = FΣFᵀ, and y = v*·z + r with v* = K⁺FΣw* an
 (jointly Gaussian, Cov(z, r) = FΣw* − Kv* = 0), Var r = σ² + A(F), A(F) = S − v*ᵀKv* the approximation
 error of these N features.  The test risk E(f − y)² = (v − v*)ᵀK(v − v*) + A(F) + σ² (test covariance Σ).
 So for each F every linear-regression theory applies in N dimensions to the population
-(eig K, (Uᵀv*)², σ² + A(F)); averaging over sampled F removes the O(1/N) finite-width bias of the
-deterministic equivalent over F (THEORY §11).
+(eig K, (Uᵀv*)², σ² + A(F)); averaging over the replicas' F (:mod:`twopoint.features`) removes the O(1/N)
+finite-width bias of the deterministic equivalent over F (THEORY §11), and one F gives the exact theory of a
+run with shared features.
 """
 
 from __future__ import annotations
@@ -29,13 +30,3 @@ def feature_population(eigenvalues, teacher, noise_var, features) -> Population:
     signal = float(np.sum(lam * w * w))
     approximation = max(signal - float(np.sum(mu[keep] * coeff**2)), 0.0)
     return Population(mu[keep], coeff**2, noise_var + approximation)
-
-
-def sampled_feature_populations(eigenvalues, teacher, noise_var, n_features: int, n_draws: int, seed: int):
-    """Feature-space populations for ``n_draws`` matrices F with iid N(0, 1/N) entries, drawn with
-    ``numpy.random.default_rng(seed)``."""
-    rng = np.random.default_rng(seed)
-    dim = np.size(eigenvalues)
-    for _ in range(int(n_draws)):
-        features = rng.standard_normal((int(n_features), dim)) / np.sqrt(n_features)
-        yield feature_population(eigenvalues, teacher, noise_var, features)

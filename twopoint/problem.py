@@ -172,8 +172,10 @@ def _build_model(cfg) -> ModelSpec:
         raise ConfigError("model.kernel.kind", m.kernel.kind, f"null for model.kind={kind} (only kernel machines have a kernel)")
     if kind == "random_features":
         return ModelSpec(kind, _positive("model.n_features", m.n_features, integer=True), bool(m.share_features))
-    if m.n_features is not None or m.share_features:
+    if m.n_features is not None:
         raise ConfigError("model.n_features", m.n_features, f"null for model.kind={kind} (only random_features has features)")
+    if m.share_features:
+        raise ConfigError("model.share_features", m.share_features, f"false for model.kind={kind} (only random_features has features)")
     return ModelSpec(kind)
 
 

@@ -15,6 +15,7 @@ Each case is rerun (``twopoint.app.run``) and must pass three checks:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -98,19 +99,28 @@ def main(argv: list[str] | None = None) -> int:
     names = args.only or list(cases)
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
-        results = []
+        results, updated = [], []
         for name in names:
             reference = args.cases.parent / f"{name}.csv"
             results.append(check_case(name, cases[name], reference, out / name, args.z_max, args.rtol))
-            if args.update and (out / name / "curves.csv").is_file():
+            if args.update and _verdict(out / name) == "pass":  # never store a run that disagrees with the theory
                 pd.read_csv(out / name / "curves.csv").to_csv(reference, index=False)
+                updated.append(name)
     failed = [r for r in results if not r.ok]
-    print(f"twopoint-regress: {len(results)} cases, {len(failed)} failed" + (" (references updated)" if args.update else ""))
+    print(f"twopoint-regress: {len(results)} cases, {len(failed)} failed"
+          + (f" (references updated: {', '.join(updated) or 'none'})" if args.update else ""))
     for r in results:
         print(f"  {'PASS' if r.ok else 'FAIL'}  {r.name}: {r.summary}")
         for p in r.problems:
             print(f"        {p}")
-    return 1 if failed and not args.update else 0
+    if args.update:
+        return 0 if len(updated) == len(results) else 1
+    return 1 if failed else 0
+
+
+def _verdict(run_dir: Path) -> str | None:
+    metrics = run_dir / "metrics.json"
+    return json.loads(metrics.read_text()).get("verdict") if metrics.is_file() else None
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from conftest import make_problem
 from simulate import simulate
 from simulate.fixed_design import BATCH_STREAM
 from simulate.linear_finite import draw_data
-from simulate.random_features import FEATURE_STREAM, draw_features
+from simulate.random_features import draw_features
+from twopoint.features import FEATURE_STREAM
 from simulate.rng import integers, normals, replica_generators
 
 CPU = torch.device("cpu")
@@ -23,10 +24,10 @@ RF = ("model=random_features", "data.dim=12", "model.n_features=20", "sim.replic
 
 
 def features(p, r: int) -> np.ndarray:
-    """F of replica r (or the shared F), drawn here from the feature stream: N(0, 1/N) entries."""
+    """F of replica r (or the shared F), drawn here from its seed sequence: N(0, 1/N) entries."""
     first = 0 if p.model.share_features else r
-    g = replica_generators(p.seed, 1, CPU, stream=FEATURE_STREAM, first=first)
-    return normals(g, (p.model.n_features, p.data.dim), CPU)[0].double().numpy() / np.sqrt(p.model.n_features)
+    rng = np.random.default_rng(np.random.SeedSequence([p.seed, first, FEATURE_STREAM]))
+    return rng.standard_normal((p.model.n_features, p.data.dim)) / np.sqrt(p.model.n_features)
 
 
 def training_data(p, r: int):
