@@ -125,9 +125,6 @@ class RandomFeatures:
         second = np.stack([table[f][1] for f in families], axis=-1)
         return ModeSums(kappa, first, second)
 
-    def anchor_ok(self, anchor: float) -> bool:
-        return False
-
 
 FeatureSpace = LinearFeatures | RandomFeatures
 
