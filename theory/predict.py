@@ -227,7 +227,7 @@ def _feature_info(problem: Problem, pop: Population) -> dict:
     return {"approximation_error": e0, "effective_noise_var": pop.noise_var + e0}
 
 
-def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str]:
+def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str, list[Population]]:
     """Average ``curves_for(feature population)`` over the F of replicas 0..15 (exactly the simulator's F:
     :mod:`twopoint.features`), or take the one shared F (THEORY §7, §11).  Draws whose dynamics diverge are
     left out of the mean and counted in ``info`` (their probability, not an infinite mean, is what a finite
@@ -243,7 +243,7 @@ def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str]:
     info = {"feature_draws": len(draws), "unstable_feature_draws": len(values) - len(finite),
             "approximation_error": float(np.mean(errors)), "approximation_error_std": float(np.std(errors))}
     label = "the shared F" if m.share_features else f"the F of replicas 0–{GIVEN_FEATURE_DRAWS - 1}"
-    return mean, info, label
+    return mean, info, label, draws
 
 
 @register("random_features/online", "deterministic_equivalent", check=_averaged_over_features)
@@ -266,7 +266,7 @@ def rf_online_given_features(problem: Problem) -> Curves:
         test = sgd.generating_function_curves(steps)[1] if sgd.stable() else np.where(steps > 0, np.inf, pop.initial_risk)
         return {"test_risk": test}
 
-    values, info, label = _given_features(problem, curves_for)
+    values, info, label, _ = _given_features(problem, curves_for)
     return _with_divergence(problem, f"exact online theory given {label}", values, info)
 
 
@@ -282,7 +282,12 @@ def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
 @register("random_features/finite", "given_features", check=_no_covariate_shift)
 def rf_finite_given_features(problem: Problem) -> Curves:
     """The linear finite-data DE (over data) in feature space for each sampled F, averaged over F."""
-    values, info, label = _given_features(problem, lambda pop: _finite_values(problem, pop))
+    values, info, label, draws = _given_features(problem, lambda pop: _finite_values(problem, pop))
+    statics = [_finite_info(problem, pop)["static_limit"] for pop in draws]
+    if all("error" not in s for s in statics):  # the mean over F of each draw's t → ∞ limit
+        info["static_limit"] = {q: float(np.mean([s[q] for s in statics])) for q in ("test_risk", "train_loss")}
+    else:
+        info["static_limit"] = next(s for s in statics if "error" in s)
     return _with_divergence(problem, FINITE_METHODS[problem.optim.algorithm] + f", given {label}", values, info)
 
 
