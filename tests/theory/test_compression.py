@@ -4,6 +4,7 @@ import numpy as np
 
 from theory.compression import compress_population
 from theory.finite_data import gradient_descent, gradient_flow, top_sample_eigenvalue
+from theory.multipass_sgd import online_sgd_equivalent
 from theory.population import Population
 from theory.resolvent import solve_master
 
@@ -62,3 +63,18 @@ def test_compression_changes_curves_by_less_than_1e_5_at_d_20000():
     exact, approx = gradient_descent(pop, 2000, 0.0, lr, steps), gradient_descent(small, 2000, 0.0, lr, steps)
     np.testing.assert_allclose(approx.test_risk, exact.test_risk, rtol=1e-5)
     np.testing.assert_allclose(approx.train_loss, exact.train_loss, rtol=1e-5)
+
+
+def test_compression_keeps_random_feature_theory_and_no_shift():
+    """Without covariate shift the compressed population has none either (the random-feature equivalents
+    require it), and the random-feature online and GD theories change by < 1e-6."""
+    dim = 3000
+    k = np.arange(1, dim + 1, dtype=float)
+    pop = Population(k**-1.5, k**-1.5 / k**-1.5, 0.05)
+    small = compress_population(pop)
+    assert small.eigenvalues.size < dim and np.array_equal(small.test_eigenvalues, small.eigenvalues)
+    steps = np.array([1, 10, 100, 1000, 10000])
+    np.testing.assert_allclose(online_sgd_equivalent(small, 0.5, 4, steps, n_features=300),
+                               online_sgd_equivalent(pop, 0.5, 4, steps, n_features=300), rtol=1e-6)
+    a, b = gradient_descent(pop, 200, 0.0, 0.5, steps, n_features=300), gradient_descent(small, 200, 0.0, 0.5, steps, n_features=300)
+    np.testing.assert_allclose(b.test_risk, a.test_risk, rtol=1e-6)
