@@ -135,14 +135,18 @@ def _finite_population(problem: Problem) -> Population:
     return compress_population(pop) if problem.data.dim > COMPRESS_ABOVE_DIM else pop
 
 
+def _static_info(problem: Problem, pop: Population, n_features=None) -> dict:
+    """The t → ∞ limit for ``info``, or the reason there is none (ridgeless P = rank)."""
+    try:
+        static = static_limit(pop, problem.data.n_train, problem.optim.ridge, n_features)
+        return {"test_risk": float(static.test_risk), "train_loss": float(static.train_loss)}
+    except (ValueError, ConvergenceError) as err:
+        return {"error": str(err)}
+
+
 def _finite_info(problem: Problem, pop: Population, n_features=None) -> dict:
     o, P = problem.optim, problem.data.n_train
-    info = {"n_modes": int(pop.eigenvalues.size)}
-    try:
-        static = static_limit(pop, P, o.ridge, n_features)
-        info["static_limit"] = {"test_risk": float(static.test_risk), "train_loss": float(static.train_loss)}
-    except (ValueError, ConvergenceError) as err:  # ridgeless P = rank: no finite static limit
-        info["static_limit"] = {"error": str(err)}
+    info = {"n_modes": int(pop.eigenvalues.size), "static_limit": _static_info(problem, pop, n_features)}
     if o.algorithm == "gd":
         info["gd_critical_lr"] = float(gd_stability_edge(pop, P, o.ridge, n_features))
     elif o.algorithm in ("sgd", "sgd_epochs"):
@@ -283,7 +287,7 @@ def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
 def rf_finite_given_features(problem: Problem) -> Curves:
     """The linear finite-data DE (over data) in feature space for each sampled F, averaged over F."""
     values, info, label, draws = _given_features(problem, lambda pop: _finite_values(problem, pop))
-    statics = [_finite_info(problem, pop)["static_limit"] for pop in draws]
+    statics = [_static_info(problem, pop) for pop in draws]
     if all("error" not in s for s in statics):  # the mean over F of each draw's t → ∞ limit
         info["static_limit"] = {q: float(np.mean([s[q] for s in statics])) for q in ("test_risk", "train_loss")}
     else:
