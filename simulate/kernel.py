@@ -30,7 +30,7 @@ from simulate.recorder import Recorder
 from simulate.rng import integers, normals, permutations, replica_generators
 from twopoint.curves import Curves
 from twopoint.inputs import CircleInputs, DigitsInputs, InputSpec, SphereInputs
-from twopoint.kernels import harmonic_multiplicity, zonal_series
+from twopoint.kernels import harmonic_multiplicity, zonal_sums
 from twopoint.problem import Problem
 
 DATA_STREAM, BATCH_STREAM = 1, 2
@@ -81,19 +81,35 @@ def circle_sampler(inputs: CircleInputs, device, dtype) -> Sampler:
     return draw
 
 
+class SphereKernel:
+    """Zonal series of one kernel problem on S^{d−1}: K, K₂ as functions of t = x·x', h and y* of x₁."""
+
+    def __init__(self, inputs: SphereInputs):
+        d, mu, g = inputs.dim, inputs.degree_eigenvalues, inputs.target_series
+        n = np.array([harmonic_multiplicity(d, ell) for ell in range(mu.size)], dtype=np.float64)
+        self.dim, self.gram, self.gram2 = d, mu * n, mu**2 * n
+        self.cross, self.target = mu[: g.size] * g[: mu.size], g
+
+    def pair(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(K, K₂) between the rows of x (R, m, d) and y (R, n, d): shape (R, m, n) each."""
+        t = (x @ y.transpose(1, 2)).clamp(-1.0, 1.0)
+        return tuple(zonal_sums(t, [self.gram, self.gram2], self.dim))
+
+    def at(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(y*(x), h(x)) of the points x (R, m, d)."""
+        return tuple(zonal_sums(x[..., 0], [self.target, self.cross], self.dim))
+
+
 def sphere_sampler(inputs: SphereInputs, device, dtype) -> Sampler:
     """x = z/‖z‖ for z ~ N(0, I_d); Gram matrices and target as zonal series (Funk–Hecke, :mod:`twopoint.kernels`)."""
-    d, mu, g = inputs.dim, inputs.degree_eigenvalues, inputs.target_series
-    n = np.array([harmonic_multiplicity(d, ell) for ell in range(mu.size)], dtype=np.float64)
-    mu_g = mu[: g.size] * g[: mu.size]
+    kernel, d = SphereKernel(inputs), inputs.dim
 
     def draw(gens, P):
         z = normals(gens, (P, d + 1), device).to(dtype)
         x = z[..., :d] / z[..., :d].norm(dim=-1, keepdim=True)
-        t = (x @ x.transpose(1, 2)).clamp(-1.0, 1.0)
-        along = x[..., 0]
-        labels = zonal_series(along, g, d) + inputs.label_noise_std * z[..., d]
-        return Design(zonal_series(t, mu * n, d), zonal_series(t, mu**2 * n, d), zonal_series(along, mu_g, d), labels)
+        gram, gram2 = kernel.pair(x, x)
+        target, cross = kernel.at(x)
+        return Design(gram, gram2, cross, target + inputs.label_noise_std * z[..., d])
 
     return draw
 

@@ -1,63 +1,109 @@
-"""Online kernel SGD on the circle: every step adds the batch's fresh inputs as centres (THEORY §8).
+"""Online kernel SGD: every step adds the batch's fresh inputs as centres (THEORY §8).
 
-Kernel machine f_t = Σ_{s<t} Σ_b a_{s,b} K(x_{s,b}, ·), f_0 = 0, with fresh x_{s,b} uniform on [0, 1) each step and
+Kernel machine f_t = Σ_{s<t} Σ_b a_{s,b} K(x_{s,b}, ·), f_0 = 0, with fresh inputs x_{s,b} from the input
+distribution each step and
     f_{t+1} = (1 − ηγ) f_t − (η/B) Σ_b (f_t(x_{t,b}) − y_{t,b}) K(x_{t,b}, ·),   y = y*(x) + ε,
-i.e. minibatch SGD on ½(f − y)² with batch mean and ridge γ.  The periodic kernel has a finite Mercer expansion
-K(x, x') = Σ_k λ_k e_k(x) e_k(x') over D = 2M + 1 orthonormal Fourier modes, so f_t = w_t·ψ with ψ = √λ ⊙ e and
-w_t = Σ a ψ(x): the same iterates in O(B·D) per step instead of O(t·B²) for the growing list of centres (a test
-checks both on the same samples).  This is online SGD of a linear model on the non-Gaussian inputs ψ(x)
-(E ψψᵀ = diag λ), so the exact Gaussian online theory (THEORY §2) is a prediction to test, not a given.
-Test risk exact from the weights: R = E_x (f − y*)² + σ² = Σ_k λ_k (w_k − w*_k)² + σ²  (λ_k w*_k² = c*_k²).
+i.e. minibatch SGD on ½(f − y)² with batch mean and ridge γ.  Where the kernel has a finite Mercer expansion
+K(x, x') = ψ(x)·ψ(x') under the input distribution, f_t = w_t·ψ with w_t = Σ a ψ(x): the same iterates in
+O(B·D) per step instead of O(t·B²) for the growing list of centres (tests check both on the same samples).
+This is online SGD of a linear model on the non-Gaussian inputs ψ(x) (E ψψᵀ = diag λ), so the exact Gaussian
+online theory (THEORY §2) is a prediction to test, not a given.
+
+* ``circle``: x uniform on [0, 1), the D = 2M + 1 Fourier modes ψ = √λ ⊙ e; test risk exact from the weights,
+  R = Σ_k λ_k (w_k − w*_k)² + σ².
+* ``digits``: x uniform on the pool (iid draws, with replacement), ψ(x_i) the pool's Mercer features over all
+  M modes (ΨΨᵀ = G: the simulated kernel is the full Gram matrix, whatever ``model.kernel.cutoff`` keeps for
+  the theory); test risk exact as the mean over the pool, R = (1/M) Σ_i (f(x_i) − y*(x_i))² + σ².
+* ``sphere``: no finite feature map at hand; :mod:`simulate.kernel_online_sphere` runs the dual form.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 
 from simulate.device import resolve_device, resolve_dtype
 from simulate.groups import run_in_groups
 from simulate.kernel import fourier_modes
+from simulate.kernel_online_sphere import simulate_sphere_online
 from simulate.linear_online import chunk_steps
-from simulate.rng import normals, replica_generators
-from simulate.sgd import run_sgd
+from simulate.rng import integers, normals, replica_generators
+from simulate.sgd import Batches, Evaluate, run_sgd
 from twopoint.curves import Curves
+from twopoint.inputs import CircleInputs, DigitsInputs
 from twopoint.problem import Problem
 
 METHOD = "online kernel SGD (fresh centres each step), in the kernel's Mercer features"
+INDEX_STREAM, NOISE_STREAM = 1, 2  # digits: pool indices and label noise, drawn apart so that chunking is invisible
 
 
-def circle_batches(problem: Problem, gens: list, device, dtype):
-    """Per step (ψ(x_b) (R, B, D), y_b (R, B)) for x uniform on the circle: θ = 2πx is the angle of a standard
-    Gaussian pair (as in the finite-data circle sampler), the third normal is the label noise."""
-    inputs, opt = problem.data.inputs, problem.optim
-    R, B, T = len(gens), opt.batch_size, opt.steps
-    sqrt_lam = torch.as_tensor(inputs.eigenvalues, dtype=dtype, device=device).sqrt()
-    coeff = torch.as_tensor(inputs.coefficients, dtype=dtype, device=device)
-    per_chunk = chunk_steps(R, B * 3, problem.sim.chunk_mib, T)  # the draws; the modes are formed per step
-    for start in range(0, T, per_chunk):
-        z = normals(gens, (min(per_chunk, T - start), B, 3), device).to(dtype)
-        for zi in z.unbind(1):
-            modes = fourier_modes(torch.atan2(zi[..., 1], zi[..., 0]), inputs.frequencies)  # (R, B, D)
-            yield modes * sqrt_lam, modes @ coeff + inputs.label_noise_std * zi[..., 2]
-
-
-def simulate_kernel_online(problem: Problem) -> Curves:
-    inputs, opt = problem.data.inputs, problem.optim
-    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
+def circle_stream(problem: Problem, inputs: CircleInputs, group: range, device, dtype) -> tuple[Batches, Evaluate, int]:
+    """θ = 2πx is the angle of a standard Gaussian pair (as in the finite-data circle sampler), the third normal
+    is the label noise."""
+    R, B, T = len(group), problem.optim.batch_size, problem.optim.steps
     lam = torch.as_tensor(inputs.eigenvalues, dtype=dtype, device=device)
+    coeff = torch.as_tensor(inputs.coefficients, dtype=dtype, device=device)
     w_star = torch.as_tensor(inputs.teacher, dtype=dtype, device=device)
     offset = inputs.residual_power + inputs.label_noise_std**2
-    D, B = lam.numel(), opt.batch_size
+    gens = replica_generators(problem.seed, R, device, first=group.start)
+
+    def batches():
+        per_chunk = chunk_steps(R, B * 3, problem.sim.chunk_mib, T)  # the draws; the modes are formed per step
+        for start in range(0, T, per_chunk):
+            z = normals(gens, (min(per_chunk, T - start), B, 3), device).to(dtype)
+            for zi in z.unbind(1):
+                modes = fourier_modes(torch.atan2(zi[..., 1], zi[..., 0]), inputs.frequencies)  # (R, B, D)
+                yield modes * lam.sqrt(), modes @ coeff + inputs.label_noise_std * zi[..., 2]
 
     def evaluate(w):
         risk = ((w - w_star) ** 2) @ lam + offset
         return risk, {"test_risk": risk}
 
-    def run_group(group: range, bar) -> Curves:
-        gens = replica_generators(problem.seed, len(group), device, first=group.start)
-        theta = torch.zeros((len(group), D), dtype=dtype, device=device)
-        rec = run_sgd(problem, theta, circle_batches(problem, gens, device, dtype), evaluate, ("test_risk",), bar)
-        return rec.curves(METHOD, opt.lr)
+    return batches(), evaluate, lam.numel()
 
+
+def digits_stream(problem: Problem, inputs: DigitsInputs, group: range, device, dtype) -> tuple[Batches, Evaluate, int]:
+    """Pool indices uniform with replacement; the label noise from a separate stream."""
+    R, B, T = len(group), problem.optim.batch_size, problem.optim.steps
+    psi = torch.tensor(inputs.pool_features, dtype=dtype, device=device)  # (M, M): rows are points
+    target = torch.tensor(inputs.target, dtype=dtype, device=device)
+    idx_gens = replica_generators(problem.seed, R, device, stream=INDEX_STREAM, first=group.start)
+    noise_gens = replica_generators(problem.seed, R, device, stream=NOISE_STREAM, first=group.start)
+
+    def batches():
+        per_chunk = chunk_steps(R, B * (psi.shape[1] + 1), problem.sim.chunk_mib, T)
+        for start in range(0, T, per_chunk):
+            n = min(per_chunk, T - start)
+            idx = integers(idx_gens, target.numel(), (n, B), device)
+            noise = inputs.label_noise_std * normals(noise_gens, (n, B), device).to(dtype)
+            for i in range(n):
+                yield psi[idx[:, i]], target[idx[:, i]] + noise[:, i]
+
+    def evaluate(w):
+        risk = (w @ psi.T - target).pow(2).mean(-1) + inputs.label_noise_std**2
+        return risk, {"test_risk": risk}
+
+    return batches(), evaluate, psi.shape[1]
+
+
+STREAMS: dict[str, Callable] = {"circle": circle_stream, "digits": digits_stream}
+
+
+def simulate_kernel_online(problem: Problem) -> Curves:
+    inputs = problem.data.inputs
+    if inputs.kind == "sphere":
+        return simulate_sphere_online(problem)
+    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
+    stream = STREAMS[inputs.kind]
+    B = problem.optim.batch_size
+
+    def run_group(group: range, bar) -> Curves:
+        batches, evaluate, D = stream(problem, inputs, group, device, dtype)
+        theta = torch.zeros((len(group), D), dtype=dtype, device=device)
+        rec = run_sgd(problem, theta, batches, evaluate, ("test_risk",), bar)
+        return rec.curves(METHOD, problem.optim.lr)
+
+    D = inputs.eigenvalues.size if inputs.kind == "circle" else inputs.target.size
     per_replica = (torch.finfo(dtype).bits // 8) * (2 * D + 2 * B * D)
-    return run_in_groups(problem, device, dtype, per_replica, opt.steps, run_group)
+    return run_in_groups(problem, device, dtype, per_replica, problem.optim.steps, run_group)

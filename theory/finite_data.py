@@ -157,17 +157,9 @@ def gradient_flow(pop: Population, n_train, ridge, times, *, n_features=None, n_
     return out
 
 
-def top_sample_eigenvalue(pop: Population, n_train, n_features=None) -> float:
-    """Right edge of the deterministic-equivalent spectrum of Σ̂ = XᵀX/P (K̂ = FΣ̂Fᵀ for random features).
-
-    See :func:`theory.equivalents.sampled_top_eigenvalue`.
-    """
-    return sampled_top_eigenvalue(pop, n_train, n_features)
-
-
 def gd_stability_edge(pop: Population, n_train, ridge, n_features=None) -> float:
-    """Largest stable GD step η_crit = 2/(λ̂_max + γ), λ̂_max from :func:`top_sample_eigenvalue`."""
-    return 2.0 / (top_sample_eigenvalue(pop, n_train, n_features) + ridge)
+    """Largest stable GD step η_crit = 2/(λ̂_max + γ), λ̂_max from :func:`theory.equivalents.sampled_top_eigenvalue`."""
+    return 2.0 / (sampled_top_eigenvalue(pop, n_train, n_features) + ridge)
 
 
 def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=None, n_nodes: int = DEFAULT_NODES,
@@ -183,7 +175,7 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=N
     if not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
         raise ValueError("steps must be non-negative integers")
     eta = float(lr)
-    contraction = eta * (top_sample_eigenvalue(pop, n_train, n_features) + ridge)
+    contraction = eta * (sampled_top_eigenvalue(pop, n_train, n_features) + ridge)
     if not 0 < contraction < 2:
         raise ValueError(f"GD step outside the stable range: η(λ̂_max + γ) = {contraction:.4g}")
     oscillating = contraction > OSCILLATION_THRESHOLD

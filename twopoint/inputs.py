@@ -92,12 +92,14 @@ class SphereInputs(InputSpec):
 
 @dataclass(frozen=True)
 class DigitsInputs(InputSpec):
-    """The pool's Gram matrix (M × M), the target y* on the pool, and whether training points are drawn with
-    replacement (iid from the pool) or without (a random subset)."""
+    """The pool's Gram matrix G (M × M), the target y* on the pool, whether training points are drawn with
+    replacement (iid from the pool) or without (a random subset), and the pool's Mercer features
+    ψ(x_i) = √M v_k[i] √λ_k over *all* M modes (rows; ΨΨᵀ = G up to rounding, E_x ψψᵀ = diag λ)."""
 
     gram: np.ndarray
     target: np.ndarray
     replace: bool
+    pool_features: np.ndarray
 
 
 def _kept(eigenvalues: np.ndarray, cutoff: float) -> np.ndarray:
@@ -170,15 +172,17 @@ def digits_target(labels: np.ndarray, kind: str, digit: int) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _digits_eigen(kernel: str, bandwidth: float, target: str, digit: int):
-    """(Gram G, target y*, λ = eig(G/M) descending, c* = Vᵀy*/√M); cached: the eigendecomposition takes seconds."""
+    """(Gram G, target y*, λ = eig(G/M) descending, c* = Vᵀy*/√M, Mercer features Ψ); cached: the
+    eigendecomposition takes seconds."""
     x, labels = digits_pool()
     gram = euclidean_gram(x, kernel, bandwidth)
     y = digits_target(labels, target, digit)
     lam, vecs = np.linalg.eigh(gram / len(y))
     lam, vecs = lam[::-1], vecs[:, ::-1]
-    for a in (gram, y, lam):
+    features = vecs * np.sqrt(len(y) * np.clip(lam, 0.0, None))
+    for a in (gram, y, lam, features):
         a.setflags(write=False)
-    return gram, y, lam, vecs.T @ y / np.sqrt(len(y))
+    return gram, y, lam, vecs.T @ y / np.sqrt(len(y)), features
 
 
 @INPUTS.register("digits")
@@ -189,13 +193,13 @@ def digits_inputs(cfg, seed: int, noise_std: float) -> DigitsInputs:
     if g.target == "one_vs_rest" and (isinstance(g.digit, bool) or g.digit not in range(10)):
         raise ConfigError("data.digits.digit", g.digit, "an integer 0..9")
     P = cfg.data.n_train
-    if not g.replace and P > POOL_SIZE:
+    if P is not None and not g.replace and P > POOL_SIZE:
         raise ConfigError("data.n_train", P, f"at most the pool size {POOL_SIZE} without replacement (or data.digits.replace=true)")
-    gram, y, lam, coeff = _digits_eigen(kernel.kind, float(kernel.bandwidth), g.target, int(g.digit))
+    gram, y, lam, coeff, features = _digits_eigen(kernel.kind, float(kernel.bandwidth), g.target, int(g.digit))
     keep = _kept(lam, kernel.cutoff)
     residual = float(np.mean(y**2) - np.sum(coeff[keep] ** 2))
     return DigitsInputs("digits", kernel.kind, lam[keep].copy(), coeff[keep].copy(), max(residual, 0.0), noise_std,
-                        gram, y, bool(g.replace))
+                        gram, y, bool(g.replace), features)
 
 
 def build_inputs(cfg, seed: int, noise_std: float) -> InputSpec:

@@ -77,15 +77,31 @@ def zonal_table(t, max_degree: int, dim: int) -> list:
     return table[: max_degree + 1]
 
 
+def zonal_sums(t, coefficient_sets, dim: int) -> list:
+    """[Σ_ℓ c[ℓ] P_ℓ(t) for c in coefficient_sets]: several zonal series from one pass of the recurrence of
+    :func:`zonal_table`, holding two polynomials at a time (memory of a few ``t``, whatever the degree; in-place
+    updates, as this is the inner loop of the sphere simulators).  Zero coefficients are skipped; ``t`` may be a
+    numpy array or a torch tensor."""
+    sets = [[float(c) for c in cs] for cs in coefficient_sets]
+    sums = [t * 0 for _ in sets]
+    prev, cur = None, t * 0 + 1
+    for ell in range(max(len(cs) for cs in sets)):
+        for i, cs in enumerate(sets):
+            if ell < len(cs) and cs[ell] != 0.0:
+                sums[i] += cs[ell] * cur
+        if ell == 0:
+            prev, cur = cur, t
+        else:
+            nxt = t * cur
+            nxt *= (2 * ell + dim - 2) / (ell + dim - 2)
+            nxt -= (ell / (ell + dim - 2)) * prev
+            prev, cur = cur, nxt
+    return sums
+
+
 def zonal_series(t, coefficients, dim: int):
     """Σ_ℓ coefficients[ℓ] P_ℓ(t) (numpy array or torch tensor ``t``); zero coefficients are skipped."""
-    coefficients = [float(c) for c in coefficients]
-    table = zonal_table(t, len(coefficients) - 1, dim)
-    out = t * 0
-    for c, p in zip(coefficients, table):
-        if c != 0.0:
-            out = out + c * p
-    return out
+    return zonal_sums(t, [coefficients], dim)[0]
 
 
 def dot_product_eigenvalues(kind: str, dim: int, max_degree: int, bandwidth: float, nodes: int | None = None) -> np.ndarray:

@@ -132,8 +132,6 @@ def _build_kernel_data(cfg, seed: int, kind: str) -> DataSpec:
     d = cfg.data
     if cfg.model.kind != "kernel":
         raise ConfigError("model.kind", cfg.model.kind, f"kernel for data.kind={kind} (only kernel machines take non-Gaussian inputs)")
-    if d.n_train is None and kind != "circle":
-        raise ConfigError("data.n_train", None, f"a positive integer P for data.kind={kind} (online kernel SGD: data.kind=circle)")
     if d.n_train is not None:
         _positive("data.n_train", d.n_train, integer=True)
     if d.test_spectrum.kind != "same" or d.test_spectrum.scale != 1.0:

@@ -26,7 +26,6 @@ def test_gaussian_default_is_unchanged():
     (("model.kernel.kind=rbf",), "model.kernel.kind"),                         # a kernel on a linear model
     (("data=digits", "model=kernel"), "model.kernel.kind"),                    # periodic kernel on digits
     (("data=circle", "model=kernel", "model.kernel.kind=rbf"), "model.kernel.kind"),
-    (("experiment=kernel_digits", "data.n_train=null"), "data.n_train"),       # online kernel SGD: circle only
     (("experiment=kernel_circle", "data.n_train=null", "optim.algorithm=gd"), "optim.algorithm"),  # online: sgd only
     (("experiment=kernel_circle", "optim.algorithm=sgd_epochs"), "optim.algorithm"),
     (("experiment=kernel_circle", "model.kernel.frequencies=0"), "model.kernel.frequencies"),

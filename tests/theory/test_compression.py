@@ -3,7 +3,8 @@
 import numpy as np
 
 from theory.compression import compress_population
-from theory.finite_data import gradient_descent, gradient_flow, top_sample_eigenvalue
+from theory.equivalents import sampled_top_eigenvalue
+from theory.finite_data import gradient_descent, gradient_flow
 from theory.multipass_sgd import online_sgd_equivalent
 from theory.population import Population
 from theory.resolvent import solve_master
@@ -58,7 +59,7 @@ def test_compression_changes_curves_by_less_than_1e_5_at_d_20000():
         exact, approx = gradient_flow(pop, n_train, ridge, times), gradient_flow(small, n_train, ridge, times)
         np.testing.assert_allclose(approx.test_risk, exact.test_risk, rtol=1e-5)
         np.testing.assert_allclose(approx.train_loss, exact.train_loss, rtol=1e-5)
-    lr = 0.8 / top_sample_eigenvalue(pop, 2000)
+    lr = 0.8 / sampled_top_eigenvalue(pop, 2000)
     steps = np.array([3, 100, 10000])
     exact, approx = gradient_descent(pop, 2000, 0.0, lr, steps), gradient_descent(small, 2000, 0.0, lr, steps)
     np.testing.assert_allclose(approx.test_risk, exact.test_risk, rtol=1e-5)

@@ -9,8 +9,8 @@ from theory.finite_data import (
     gradient_descent,
     gradient_flow,
     static_limit,
-    top_sample_eigenvalue,
 )
+from theory.equivalents import sampled_top_eigenvalue
 from theory.population import Population
 
 
@@ -74,7 +74,7 @@ def test_talbot_nodes_converged_gradient_flow(n_train, ridge):
 
 @pytest.mark.parametrize("fraction", [0.5, 1.6])  # 1.6: oscillating modes, shifted contour
 def test_talbot_nodes_converged_gradient_descent(fraction):
-    lr = fraction / top_sample_eigenvalue(POP, 100)
+    lr = fraction / sampled_top_eigenvalue(POP, 100)
     a = gradient_descent(POP, 100, 0.0, lr, STEPS)
     b = gradient_descent(POP, 100, 0.0, lr, STEPS, n_nodes=24)
     np.testing.assert_allclose(a.test_risk, b.test_risk, rtol=1e-7)
@@ -84,7 +84,7 @@ def test_talbot_nodes_converged_gradient_descent(fraction):
 @pytest.mark.parametrize("fraction", [0.5, 1.6])
 def test_early_circle_and_late_talbot_agree(fraction):
     """With 256 circle points every step below 64 uses the circle; by default steps ≥ 32 use Talbot."""
-    lr = fraction / (top_sample_eigenvalue(POP, 100) + 1e-2)
+    lr = fraction / (sampled_top_eigenvalue(POP, 100) + 1e-2)
     steps = np.arange(0, 64)
     a = gradient_descent(POP, 100, 1e-2, lr, steps)
     b = gradient_descent(POP, 100, 1e-2, lr, steps, n_circle=256)
@@ -130,7 +130,7 @@ def test_static_limit_isotropic_closed_forms():
 @pytest.mark.parametrize("n_train,ridge", [(100, 0.0), (600, 0.0), (100, 1e-2)])
 def test_long_times_reach_static_limit(n_train, ridge):
     lim = static_limit(POP, n_train, ridge)
-    lr = 0.7 / (top_sample_eigenvalue(POP, n_train) + ridge)
+    lr = 0.7 / (sampled_top_eigenvalue(POP, n_train) + ridge)
     for curves in (gradient_flow(POP, n_train, ridge, np.array([1e7])),
                    gradient_descent(POP, n_train, ridge, lr, np.array([10**7]))):
         np.testing.assert_allclose(curves.test_risk, lim.test_risk, rtol=1e-6)
@@ -139,7 +139,7 @@ def test_long_times_reach_static_limit(n_train, ridge):
 
 def test_small_step_gd_approaches_gradient_flow():
     """|(1 − a)^t − e^{−at}| ≤ a/(2e) per mode with a = ηλ̂: the gap shrinks linearly with η."""
-    edge = top_sample_eigenvalue(POP, 100)
+    edge = sampled_top_eigenvalue(POP, 100)
     gaps = []
     for fraction in (0.02, 0.01):
         lr = fraction / edge
@@ -168,7 +168,7 @@ def test_theory_matches_exact_monte_carlo(n_train, ridge, fraction, test_alpha):
         theory = gradient_flow(pop, n_train, ridge, steps.astype(np.float64))
         simulated = exact_average(pop, n_train, ridge, steps, 200)
     else:
-        lr = fraction / (top_sample_eigenvalue(pop, n_train) + ridge)
+        lr = fraction / (sampled_top_eigenvalue(pop, n_train) + ridge)
         theory = gradient_descent(pop, n_train, ridge, lr, steps)
         simulated = exact_average(pop, n_train, ridge, steps, 200, lr=lr)
     assert_matches_monte_carlo(theory, simulated, bias=0.03)

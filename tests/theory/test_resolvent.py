@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from theory.errors import ConvergenceError
-from theory.finite_data import top_sample_eigenvalue
+from theory.equivalents import sampled_top_eigenvalue
 from theory.population import Population
 from theory.resolvent import (
     critical_omega,
@@ -106,7 +106,7 @@ def test_linear_regression_limits():
 
 def test_negative_real_axis_left_of_spectrum_and_inside():
     n_train = 150
-    edge = top_sample_eigenvalue(POP, n_train)
+    edge = sampled_top_eigenvalue(POP, n_train)
     omega = solve_master(np.array([-1.2 * edge, -3 * edge]), POP, n_train)
     assert omega.dtype == np.float64
     np.testing.assert_allclose(master_rhs(omega, POP, n_train, None), [-1.2 * edge, -3 * edge], rtol=1e-9)

@@ -1,13 +1,15 @@
-"""Kernel machine on the circle vs the linear theory on its exact spectrum (THEORY §8), at CI size.
+"""Kernel machines on the circle and on S² vs the linear theory on their spectra (THEORY §8), at CI size.
 
 Tolerance per recorded point: |mean − theory| ≤ 4·stderr + BIAS·|theory|, as for the Gaussian finite-data tests
 (4 stderr: Monte-Carlo error over ~20 points; BIAS = 3 %: the deterministic equivalent's own finite-size error).
 The theory assumes Gaussian eigenfeatures; Fourier features of uniform points on the circle are not Gaussian, and
 the gap grows once gradient descent has fitted most of the modes the P points can resolve (near interpolation,
 see docs/kernels.md: it is measured and reported, not tested away).  The cases therefore stop at η t ≲ P, where
-the Gaussian-equivalent description holds within the tolerance.  Each case also checks power: a wrong theory
+the Gaussian-equivalent description holds within the tolerance.  On S² (Laplace kernel, P = 100) the gap opens
+earlier (test risk +25 % by ηt = 2000, train loss far below the theory, measured in docs/kernels.md), so the sphere
+cases stop at ηt = 100 and 125.  Each case also checks power: a wrong theory
 must be rejected by the same rule (GD: a 30 % larger training set; SGD: half the batch size, i.e. twice the
-SGD noise — at these times the SGD curves depend on B more than on P).
+SGD noise — at these times the SGD curves depend on B more than on P; sphere GD: a 50 % larger training set).
 """
 
 import numpy as np
@@ -18,12 +20,15 @@ from simulate import simulate
 from theory.predict import predict
 
 K, BIAS = 4.0, 0.03
-BASE = ("experiment=kernel_circle", "model.kernel.frequencies=100", "data.n_train=100", "sim.replicas=200",
-        "record.points=20", "sim.device=cpu", "data.noise_std=0.3")
+COMMON = ("data.n_train=100", "sim.replicas=200", "record.points=20", "sim.device=cpu")
+BASE = ("experiment=kernel_circle", "model.kernel.frequencies=100", "data.noise_std=0.3", *COMMON)
+SPHERE = ("experiment=kernel_sphere", *COMMON)  # S², Laplace kernel up to degree 20 (441 modes)
 # case: (overrides, override giving a wrong theory)
 CASES = {
-    "gd": (("optim.algorithm=gd", "optim.lr=1.0", "optim.steps=1000"), "data.n_train=130"),
-    "sgd_B8": (("optim.algorithm=sgd", "optim.batch_size=8", "optim.lr=0.6", "optim.steps=300"), "optim.batch_size=4"),
+    "circle_gd": ((*BASE, "optim.algorithm=gd", "optim.lr=1.0", "optim.steps=1000"), "data.n_train=130"),
+    "circle_sgd_B8": ((*BASE, "optim.algorithm=sgd", "optim.batch_size=8", "optim.lr=0.6", "optim.steps=300"), "optim.batch_size=4"),
+    "sphere_gd": ((*SPHERE, "optim.algorithm=gd", "optim.lr=2.0", "optim.steps=50"), "data.n_train=150"),
+    "sphere_sgd_B8": ((*SPHERE, "optim.algorithm=sgd", "optim.batch_size=8", "optim.lr=2.5", "optim.steps=50"), "optim.batch_size=4"),
 }
 
 
@@ -35,16 +40,16 @@ def worst(sim, theory, quantity):
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_circle_kernel_matches_theory(case):
+def test_kernel_matches_theory(case):
     overrides, wrong_override = CASES[case]
-    p = make_problem(*BASE, *overrides)
+    p = make_problem(*overrides)
     th = predict(p)
     if p.optim.algorithm == "sgd":
         assert p.optim.lr <= 0.6 * th.info["sgd_critical_lr"]  # benign region (THEORY §6)
     sim = simulate(p)
     for q in ("test_risk", "train_loss"):
         assert worst(sim, th, q) <= 1.0, f"{q}: violation ratio {worst(sim, th, q):.2f}"
-    wrong = predict(make_problem(*BASE, *overrides, wrong_override))
+    wrong = predict(make_problem(*overrides, wrong_override))
     assert max(worst(sim, wrong, q) for q in ("test_risk", "train_loss")) > 1.0
 
 
