@@ -10,7 +10,7 @@ Mercer features would give).  K, K₂(x, x') = E_u K(x, u)K(u, x') and h(x) = E_
 and kept up to date in O(t·B) per step: with c = 1 − ηγ,
     aᵀK₂a ← c² aᵀK₂a + 2c a_newᵀK₂(new, old)a_old + a_newᵀK₂(new, new)a_new,   aᵀh ← c aᵀh + a_newᵀh_new.
 Cost O(B²T²L) for T steps and kernel degree L (no finite feature map of the sphere is formed), memory
-O(T·B·d) per replica: meant for T up to a few thousand steps.
+O(T·B·d) per replica: meant for T up to a few thousand steps (the progress bar counts work, ∝ t per step).
 """
 
 from __future__ import annotations
@@ -51,15 +51,13 @@ def _run_group(problem: Problem, kernel: SphereKernel, group: range, device, dty
             x = zi[..., :d] / zi[..., :d].norm(dim=-1, keepdim=True)
             target, h_new = kernel.at(x)
             old = slice(0, step * B)
-            k_old, k2_old = kernel.pair(x, centres[:, old])
-            residual = (k_old @ coef[:, old, None])[..., 0] - target - inputs.label_noise_std * zi[..., d]
-            a_old = shrink * coef[:, old]
-            a_new = -(opt.lr / B) * residual
+            fit, smooth = kernel.apply(x, centres[:, old], coef[:, old])  # f(x_new), Σ_old a_s K₂(x_s, x_new)
+            a_new = -(opt.lr / B) * (fit - target - inputs.label_noise_std * zi[..., d])
             k2_new = kernel.pair(x, x)[1]
-            quad = (shrink**2 * quad + 2 * (a_new[:, None, :] @ k2_old @ a_old[..., None])[:, 0, 0]
+            quad = (shrink**2 * quad + 2 * shrink * (a_new * smooth).sum(-1)
                     + (a_new[:, None, :] @ k2_new @ a_new[..., None])[:, 0, 0])
             lin = shrink * lin + (a_new * h_new).sum(-1)
-            coef[:, old] = a_old
+            coef[:, old] *= shrink
             coef[:, step * B:(step + 1) * B] = a_new
             centres[:, step * B:(step + 1) * B] = x
             step += 1
@@ -69,7 +67,7 @@ def _run_group(problem: Problem, kernel: SphereKernel, group: range, device, dty
                 coef[new], quad[new], lin[new] = 0.0, 0.0, 0.0
             if rec.wants(step):
                 rec.record(step, test_risk=risk)
-        bar.update(n)
+        bar.update(step * (step + 1) // 2 - (step - n) * (step - n + 1) // 2)  # step t costs ∝ t
     return rec
 
 
@@ -78,9 +76,9 @@ def simulate_sphere_online(problem: Problem) -> Curves:
     kernel = SphereKernel(problem.data.inputs)
     opt, d = problem.optim, problem.data.inputs.dim
     itemsize = torch.finfo(dtype).bits // 8
-    per_replica = itemsize * opt.steps * opt.batch_size * (d + 1 + 4 * opt.batch_size)  # centres, a, K and K₂ rows
+    per_replica = itemsize * opt.steps * opt.batch_size * (d + 1)  # centres and a (the blocks of K, K₂ are small)
 
     def run_group(group: range, bar) -> Curves:
         return _run_group(problem, kernel, group, device, dtype, bar).curves(METHOD, opt.lr)
 
-    return run_in_groups(problem, device, dtype, per_replica, opt.steps, run_group)
+    return run_in_groups(problem, device, dtype, per_replica, opt.steps * (opt.steps + 1) // 2, run_group)

@@ -59,7 +59,8 @@ class DigitsConfig:
     """``data.kind=digits``: scikit-learn's ``load_digits`` pool (1797 images, standardised pixels).
 
     ``target``: ``one_vs_rest`` (+1 for ``digit``, −1 otherwise) or ``value`` (the digit, standardised).
-    ``replace``: draw the P training points iid from the pool (with replacement) instead of a subset.
+    ``replace``: draw the P training points iid from the pool (with replacement) instead of a subset
+    (online SGD, ``n_train: null``, always draws iid from the pool).
     """
 
     target: str = "one_vs_rest"
