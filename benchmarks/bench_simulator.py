@@ -1,7 +1,8 @@
 """Benchmark: batched online-SGD simulator vs a naive per-replica Python loop on the same work.
 
-Run: ``python benchmarks/bench_simulator.py [--steps N]``.  Throughput is reported as
-replicas × B × D × steps per second (D = 1000, B = 8, 256 replicas, float64, CPU).  The naive
+Run: ``python benchmarks/bench_simulator.py [--steps N] [--device auto|cpu|cuda]``.  Throughput is
+reported as replicas × B × D × steps per second (D = 1000, B = 8, 256 replicas, float64; the device
+as ``sim.device``: CUDA when available).  The naive
 loop trains one replica at a time with a per-sample Python loop, as a research script would.
 """
 
@@ -42,19 +43,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--naive-replicas", type=int, default=4)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="sim.device of the batched run")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     dim, batch, replicas = 1000, 8, 256
     overrides = [f"data.dim={dim}", f"optim.batch_size={batch}", f"optim.steps={args.steps}", f"sim.replicas={replicas}",
-                 "optim.lr=0.7", "sim.device=cpu", "theory.enabled=false"]
+                 "optim.lr=0.7", f"sim.device={args.device}", "theory.enabled=false"]
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         problem = build_problem(compose("config", overrides=overrides))
     start = time.perf_counter()
-    simulate(problem)
+    curves = simulate(problem)
     batched = time.perf_counter() - start
     work = replicas * batch * dim * args.steps
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {curves.info['device']}")
     print(f"batched simulator: {batched:.2f} s for {work:.2e} replica·sample·dim updates -> {work / batched:.3e} /s")
     naive = naive_loop(problem.data.eigenvalues, problem.data.teacher, 0.7, batch, args.steps, args.naive_replicas, 0.1)
     naive_rate = args.naive_replicas * batch * dim * args.steps / naive
