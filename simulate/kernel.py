@@ -95,16 +95,16 @@ class SphereKernel:
         t = (x @ y.transpose(1, 2)).clamp(-1.0, 1.0)
         return tuple(zonal_sums(t, [self.gram, self.gram2], self.dim))
 
-    BLOCK_ELEMENTS = 1 << 18  # temporaries of 2 MiB (float64): 4× faster than one pass over 2400 centres on CPU
+    BLOCK = 256  # centres per block: small temporaries, 4× faster on CPU than one pass over 2400 centres
 
     def apply(self, x: torch.Tensor, centres: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(K(x, C)w, K₂(x, C)w) for points x (R, m, d), centres C (R, n, d) and weights w (R, n): shape (R, m)
-        each, in blocks of centres so that the temporaries stay small whatever n."""
+        each, in blocks of ``BLOCK`` centres so that the temporaries stay small whatever n (a fixed block, not
+        one sized by R: a replica's sums do not depend on how many replicas run with it)."""
         f, g = x.new_zeros(x.shape[:2]), x.new_zeros(x.shape[:2])
-        block = max(64, self.BLOCK_ELEMENTS // (x.shape[0] * x.shape[1]))
-        for s in range(0, centres.shape[1], block):
-            k, k2 = self.pair(x, centres[:, s:s + block])
-            w = weights[:, s:s + block, None]
+        for s in range(0, centres.shape[1], self.BLOCK):
+            k, k2 = self.pair(x, centres[:, s:s + self.BLOCK])
+            w = weights[:, s:s + self.BLOCK, None]
             f += (k @ w)[..., 0]
             g += (k2 @ w)[..., 0]
         return f, g

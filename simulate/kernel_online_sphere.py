@@ -52,7 +52,7 @@ def _run_group(problem: Problem, kernel: SphereKernel, group: range, device, dty
             target, h_new = kernel.at(x)
             old = slice(0, step * B)
             fit, smooth = kernel.apply(x, centres[:, old], coef[:, old])  # f(x_new), Σ_old a_s K₂(x_s, x_new)
-            a_new = -(opt.lr / B) * (fit - target - inputs.label_noise_std * zi[..., d])
+            a_new = -(opt.lr / B) * (fit - target - inputs.label_noise_std * zi[..., d]) * rec.alive[:, None]
             k2_new = kernel.pair(x, x)[1]
             quad = (shrink**2 * quad + 2 * shrink * (a_new * smooth).sum(-1)
                     + (a_new[:, None, :] @ k2_new @ a_new[..., None])[:, 0, 0])
@@ -62,12 +62,14 @@ def _run_group(problem: Problem, kernel: SphereKernel, group: range, device, dty
             centres[:, step * B:(step + 1) * B] = x
             step += 1
             risk = quad - 2 * lin + offset
-            new = rec.observe(step, risk)
-            if new.any():  # a diverged replica keeps f = 0 from here on
-                coef[new], quad[new], lin[new] = 0.0, 0.0, 0.0
+            new = rec.observe(step, risk)  # a diverged replica keeps f = 0 (a_new = 0) from here on
+            coef.masked_fill_(new[:, None], 0.0)
+            quad, lin = quad.masked_fill(new, 0.0), lin.masked_fill(new, 0.0)
             if rec.wants(step):
                 rec.record(step, test_risk=risk)
         bar.update(step * (step + 1) // 2 - (step - n) * (step - n + 1) // 2)  # step t costs ∝ t
+        if not rec.alive.any():  # every replica diverged: nothing left to train
+            break
     return rec
 
 

@@ -83,14 +83,14 @@ def zonal_sums(t, coefficient_sets, dim: int) -> list:
     updates, as this is the inner loop of the sphere simulators).  Zero coefficients are skipped; ``t`` may be a
     numpy array or a torch tensor."""
     sets = [[float(c) for c in cs] for cs in coefficient_sets]
-    sums = [t * 0 for _ in sets]
-    prev, cur = None, t * 0 + 1
+    sums = [t * 0.0 for _ in sets]  # floating point even for integer t, never aliasing t
+    prev, cur = None, t * 0.0 + 1.0
     for ell in range(max(len(cs) for cs in sets)):
         for i, cs in enumerate(sets):
             if ell < len(cs) and cs[ell] != 0.0:
                 sums[i] += cs[ell] * cur
         if ell == 0:
-            prev, cur = cur, t
+            prev, cur = cur, t * 1.0
         else:
             nxt = t * cur
             nxt *= (2 * ell + dim - 2) / (ell + dim - 2)

@@ -144,3 +144,16 @@ def test_online_sphere_dual_on_s1_equals_circle_mercer_features():
                           f"+model.kernel.spectrum.values={mu.tolist()}", "data.teacher.kind=custom",
                           f"data.teacher.values={teacher.tolist()}", *common)
     np.testing.assert_allclose(simulate(sphere).values["test_risk"], simulate(circle).values["test_risk"], rtol=1e-10)
+
+
+def test_online_sphere_replicas_and_divergence():
+    """Replica r's curve does not depend on how many replicas run with it; beyond the stability edge every
+    replica is reported diverged (not a crash, no finite values after the divergence step)."""
+    common = ("experiment=kernel_sphere", "data.n_train=null", "sim.device=cpu", "optim.steps=30", "record.points=10",
+              "model.kernel.max_degree=8", "theory.enabled=false")
+    two, five = (simulate(make_problem(*common, f"sim.replicas={r}")) for r in (2, 5))
+    np.testing.assert_array_equal(two.values["test_risk"], five.values["test_risk"][:2])
+    wild = simulate(make_problem(*common, "sim.replicas=3", "optim.lr=100"))
+    assert np.all(wild.diverged_at > 0)
+    after = wild.steps[None, :] >= wild.diverged_at[:, None]
+    assert np.all(np.isnan(wild.values["test_risk"][after]))

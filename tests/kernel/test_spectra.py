@@ -8,10 +8,11 @@ of n > 2M points the circle's Fourier modes are exactly orthogonal, so there the
 import numpy as np
 import pytest
 from scipy.special import eval_chebyt, eval_gegenbauer
+import torch
 
 from conftest import make_problem
 from twopoint.kernels import (circle_mode_eigenvalues, dot_product_eigenvalues, dot_product_profile, harmonic_multiplicity,
-                              zonal_series, zonal_table)
+                              zonal_series, zonal_sums, zonal_table)
 
 CIRCLE = ("data=circle", "model=kernel", "model.kernel.frequencies=40")
 
@@ -80,6 +81,17 @@ def test_zonal_polynomials_are_normalised_gegenbauer_polynomials():
         for ell in range(9):
             ref = eval_chebyt(ell, t) if dim == 2 else eval_gegenbauer(ell, dim / 2 - 1, t) / eval_gegenbauer(ell, dim / 2 - 1, 1.0)
             np.testing.assert_allclose(table[ell], ref, atol=1e-12)
+
+
+def test_zonal_sums_agree_with_the_table_and_leave_t_alone():
+    """One recurrence pass for several series = sums over :func:`zonal_table`; integer t works, t is not mutated."""
+    coeffs = [[0.5, -1.0, 2.0, 0.0, 0.3], [1.0], [0.0, 0.0, 1.5]]
+    for t in (np.linspace(-1, 1, 9), torch.linspace(-1, 1, 9, dtype=torch.float64), np.array([1, 0, -1])):
+        before = t.copy() if isinstance(t, np.ndarray) else t.clone()
+        table = zonal_table(t * 1.0, 4, 3)
+        for cs, got in zip(coeffs, zonal_sums(t, coeffs, 3)):
+            np.testing.assert_allclose(np.asarray(got), np.asarray(sum(c * p for c, p in zip(cs, table))), atol=1e-14)
+        assert np.array_equal(np.asarray(t), np.asarray(before))
 
 
 @pytest.mark.parametrize("dim,max_degree", [(3, 3), (5, 2)])
