@@ -20,6 +20,7 @@ online theory (THEORY §2) is a prediction to test, not a given.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import torch
 
@@ -38,41 +39,53 @@ METHOD = "online kernel SGD (fresh centres each step), in the kernel's Mercer fe
 INDEX_STREAM, NOISE_STREAM = 1, 2  # digits: pool indices and label noise, drawn apart so that chunking is invisible
 
 
-def circle_stream(problem: Problem, inputs: CircleInputs, group: range, device, dtype) -> tuple[Batches, Evaluate, int]:
+class MercerStream(NamedTuple):
+    """One input kind in Mercer features: the feature count D and, per replica group, (batches, evaluate)."""
+
+    dim: int
+    for_group: Callable[[range], tuple[Batches, Evaluate]]
+
+
+def circle_stream(problem: Problem, inputs: CircleInputs, device, dtype) -> MercerStream:
     """θ = 2πx is the angle of a standard Gaussian pair (as in the finite-data circle sampler), the third normal
     is the label noise."""
-    R, B, T = len(group), problem.optim.batch_size, problem.optim.steps
+    B, T = problem.optim.batch_size, problem.optim.steps
     lam = torch.as_tensor(inputs.eigenvalues, dtype=dtype, device=device)
+    sqrt_lam = lam.sqrt()
     coeff = torch.as_tensor(inputs.coefficients, dtype=dtype, device=device)
     w_star = torch.as_tensor(inputs.teacher, dtype=dtype, device=device)
     offset = inputs.residual_power + inputs.label_noise_std**2
-    gens = replica_generators(problem.seed, R, device, first=group.start)
-
-    def batches():
-        per_chunk = chunk_steps(R, B * 3, problem.sim.chunk_mib, T)  # the draws; the modes are formed per step
-        for start in range(0, T, per_chunk):
-            z = normals(gens, (min(per_chunk, T - start), B, 3), device).to(dtype)
-            for zi in z.unbind(1):
-                modes = fourier_modes(torch.atan2(zi[..., 1], zi[..., 0]), inputs.frequencies)  # (R, B, D)
-                yield modes * lam.sqrt(), modes @ coeff + inputs.label_noise_std * zi[..., 2]
 
     def evaluate(w):
         risk = ((w - w_star) ** 2) @ lam + offset
         return risk, {"test_risk": risk}
 
-    return batches(), evaluate, lam.numel()
+    def batches(group: range):
+        gens = replica_generators(problem.seed, len(group), device, first=group.start)
+        per_chunk = chunk_steps(len(group), B * 3, problem.sim.chunk_mib, T)  # the draws; modes are formed per step
+        for start in range(0, T, per_chunk):
+            z = normals(gens, (min(per_chunk, T - start), B, 3), device).to(dtype)
+            for zi in z.unbind(1):
+                modes = fourier_modes(torch.atan2(zi[..., 1], zi[..., 0]), inputs.frequencies)  # (R, B, D)
+                yield modes * sqrt_lam, modes @ coeff + inputs.label_noise_std * zi[..., 2]
+
+    return MercerStream(lam.numel(), lambda group: (batches(group), evaluate))
 
 
-def digits_stream(problem: Problem, inputs: DigitsInputs, group: range, device, dtype) -> tuple[Batches, Evaluate, int]:
+def digits_stream(problem: Problem, inputs: DigitsInputs, device, dtype) -> MercerStream:
     """Pool indices uniform with replacement; the label noise from a separate stream."""
-    R, B, T = len(group), problem.optim.batch_size, problem.optim.steps
+    B, T = problem.optim.batch_size, problem.optim.steps
     psi = torch.tensor(inputs.pool_features, dtype=dtype, device=device)  # (M, M): rows are points
     target = torch.tensor(inputs.target, dtype=dtype, device=device)
-    idx_gens = replica_generators(problem.seed, R, device, stream=INDEX_STREAM, first=group.start)
-    noise_gens = replica_generators(problem.seed, R, device, stream=NOISE_STREAM, first=group.start)
 
-    def batches():
-        per_chunk = chunk_steps(R, B * (psi.shape[1] + 1), problem.sim.chunk_mib, T)
+    def evaluate(w):
+        risk = (w @ psi.T - target).pow(2).mean(-1) + inputs.label_noise_std**2
+        return risk, {"test_risk": risk}
+
+    def batches(group: range):
+        idx_gens = replica_generators(problem.seed, len(group), device, stream=INDEX_STREAM, first=group.start)
+        noise_gens = replica_generators(problem.seed, len(group), device, stream=NOISE_STREAM, first=group.start)
+        per_chunk = chunk_steps(len(group), B * (psi.shape[1] + 1), problem.sim.chunk_mib, T)
         for start in range(0, T, per_chunk):
             n = min(per_chunk, T - start)
             idx = integers(idx_gens, target.numel(), (n, B), device)
@@ -80,30 +93,34 @@ def digits_stream(problem: Problem, inputs: DigitsInputs, group: range, device, 
             for i in range(n):
                 yield psi[idx[:, i]], target[idx[:, i]] + noise[:, i]
 
-    def evaluate(w):
-        risk = (w @ psi.T - target).pow(2).mean(-1) + inputs.label_noise_std**2
-        return risk, {"test_risk": risk}
-
-    return batches(), evaluate, psi.shape[1]
+    return MercerStream(psi.shape[1], lambda group: (batches(group), evaluate))
 
 
-STREAMS: dict[str, Callable] = {"circle": circle_stream, "digits": digits_stream}
+def in_mercer_features(stream: Callable[..., MercerStream]) -> Callable[[Problem], Curves]:
+    """The simulator that runs ``stream``'s inputs as online SGD of a linear model on ψ(x) (:func:`run_sgd`)."""
+
+    def simulate_online(problem: Problem) -> Curves:
+        device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
+        features = stream(problem, problem.data.inputs, device, dtype)
+        D, B = features.dim, problem.optim.batch_size
+
+        def run_group(group: range, bar) -> Curves:
+            batches, evaluate = features.for_group(group)
+            theta = torch.zeros((len(group), D), dtype=dtype, device=device)
+            return run_sgd(problem, theta, batches, evaluate, ("test_risk",), bar).curves(METHOD, problem.optim.lr)
+
+        per_replica = (torch.finfo(dtype).bits // 8) * (2 * D + 2 * B * D)
+        return run_in_groups(problem, device, dtype, per_replica, problem.optim.steps, run_group)
+
+    return simulate_online
+
+
+SIMULATORS: dict[str, Callable[[Problem], Curves]] = {
+    "circle": in_mercer_features(circle_stream),
+    "digits": in_mercer_features(digits_stream),
+    "sphere": simulate_sphere_online,
+}
 
 
 def simulate_kernel_online(problem: Problem) -> Curves:
-    inputs = problem.data.inputs
-    if inputs.kind == "sphere":
-        return simulate_sphere_online(problem)
-    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
-    stream = STREAMS[inputs.kind]
-    B = problem.optim.batch_size
-
-    def run_group(group: range, bar) -> Curves:
-        batches, evaluate, D = stream(problem, inputs, group, device, dtype)
-        theta = torch.zeros((len(group), D), dtype=dtype, device=device)
-        rec = run_sgd(problem, theta, batches, evaluate, ("test_risk",), bar)
-        return rec.curves(METHOD, problem.optim.lr)
-
-    D = inputs.eigenvalues.size if inputs.kind == "circle" else inputs.target.size
-    per_replica = (torch.finfo(dtype).bits // 8) * (2 * D + 2 * B * D)
-    return run_in_groups(problem, device, dtype, per_replica, problem.optim.steps, run_group)
+    return SIMULATORS[problem.data.inputs.kind](problem)
