@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
@@ -24,6 +25,15 @@ def compose_config(*overrides: str):
 
 def make_problem(*overrides: str):
     return build_problem(compose_config(*overrides))
+
+
+def assert_replicas_match(curves, reference, replicas: int, train_atol: float) -> None:
+    """Each replica's test risk and train loss equal ``reference(r) -> (risk, loss)`` (an independent
+    computation on the same random numbers) to 1e-9 relative."""
+    for r in range(replicas):
+        risk, loss = reference(r)
+        np.testing.assert_allclose(curves.values["test_risk"][r], risk, rtol=1e-9)
+        np.testing.assert_allclose(curves.values["train_loss"][r], loss, rtol=1e-9, atol=train_atol)
 
 
 def run_cli(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import make_problem
+from conftest import assert_replicas_match, make_problem
 from simulate import simulate
 from simulate.linear_finite import draw_data
 
@@ -32,11 +32,7 @@ def explicit_gd(problem, replica: int):
 def test_closed_form_gd_equals_explicit_iteration(n_train, ridge):
     p = make_problem(*SMALL, f"data.n_train={n_train}", "optim.algorithm=gd", f"optim.ridge={ridge}", "optim.lr=0.9",
                      "data.test_spectrum.kind=powerlaw", "data.test_spectrum.alpha=1.1")
-    c = simulate(p)
-    for r in range(3):
-        risk, loss = explicit_gd(p, r)
-        np.testing.assert_allclose(c.values["test_risk"][r], risk, rtol=1e-9)
-        np.testing.assert_allclose(c.values["train_loss"][r], loss, rtol=1e-9, atol=1e-14)
+    assert_replicas_match(simulate(p), lambda r: explicit_gd(p, r), 3, train_atol=1e-14)
 
 
 def test_full_batch_epochs_equal_gd():

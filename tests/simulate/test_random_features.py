@@ -10,7 +10,7 @@ import scipy.linalg
 import torch
 
 import simulate.data as sim_data
-from conftest import make_problem
+from conftest import assert_replicas_match, make_problem
 from simulate import simulate
 from simulate.fixed_design import BATCH_STREAM
 from simulate.linear_finite import draw_data
@@ -84,11 +84,7 @@ def test_closed_form_equals_explicit_iteration(n_train, n_features, ridge, algor
     p = make_problem(*RF, f"data.n_train={n_train}", f"model.n_features={n_features}", f"optim.ridge={ridge}",
                      f"optim.algorithm={algorithm}", "optim.lr=0.4", "optim.steps=120",
                      "data.test_spectrum.kind=powerlaw", "data.test_spectrum.alpha=1.1")
-    c = simulate(p)
-    for r in range(3):
-        risk, loss = explicit(p, r)
-        np.testing.assert_allclose(c.values["test_risk"][r], risk, rtol=1e-9)
-        np.testing.assert_allclose(c.values["train_loss"][r], loss, rtol=1e-9, atol=1e-13)
+    assert_replicas_match(simulate(p), lambda r: explicit(p, r), 3, train_atol=1e-13)
 
 
 # SGD = linear-model SGD on the features with the same random numbers; exact risk vs a held-out sample ------------
