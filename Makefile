@@ -9,7 +9,7 @@ install:
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]"
 
 run: install
-	$(PY) -m twopoint.app
+	$(PY) -m twopoint
 
 test: install
 	$(PY) -m pytest

@@ -11,12 +11,12 @@ import time
 
 import numpy as np
 
-from theory.compression import compress_population
-from theory.finite_data import gd_stability_edge, gradient_descent
-from theory.multipass_sgd import multipass_sgd, sgd_critical_lr
-from theory.population import Population
-from theory.predict import COMPRESS_ABOVE_DIM
-from twopoint.problem import log_grid
+from twopoint.theory.compression import compress_population
+from twopoint.theory.finite_data import gd_stability_edge, gradient_descent
+from twopoint.theory.multipass_sgd import multipass_sgd, sgd_critical_lr
+from twopoint.theory.population import Population
+from twopoint.theory.predict import COMPRESS_ABOVE_DIM
+from twopoint.core.problem import log_grid
 
 
 def best_of(fn, repeats: int = 2) -> float:

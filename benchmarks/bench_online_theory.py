@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from theory.online import OnlineSGD
-from theory.population import Population
-from twopoint.problem import log_grid
+from twopoint.theory.online import OnlineSGD
+from twopoint.theory.population import Population
+from twopoint.core.problem import log_grid
 
 
 def main(dim: int = 10_000, steps: int = 1_000_000, points: int = 100) -> None:

@@ -14,16 +14,13 @@ import argparse
 import time
 
 import torch
-from hydra import compose, initialize_config_dir
 
-from simulate import simulate
-from twopoint.app import CONFIG_DIR
-from twopoint.problem import build_problem
+from twopoint.simulate import simulate
+from twopoint.api import build_problem, compose
 
 
 def problem(*overrides: str):
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        return build_problem(compose("config", overrides=["model=random_features", "theory.enabled=false", *overrides]))
+    return build_problem(compose("model=random_features", "theory.enabled=false", *overrides))
 
 
 def timed(p) -> float:

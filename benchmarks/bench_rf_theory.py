@@ -1,4 +1,4 @@
-"""Benchmark: random-feature theory (THEORY §7) at the sizes of the random-feature acceptance cases.
+"""Benchmark: random-feature theory (docs/theory.md §7) at the sizes of the random-feature acceptance cases.
 
 Run: ``python benchmarks/bench_rf_theory.py``.  Prints the wall time (best of 2) of
 * one online SGD curve (100 recorded steps up to 1e5) at D = 2000, N = 400, α = β = 1.5, B = 4: the
@@ -15,13 +15,13 @@ import time
 import numpy as np
 
 from bench_finite_theory import best_of
-from theory.finite_data import gd_stability_edge, gradient_descent
-from theory.multipass_sgd import multipass_sgd, online_sgd_equivalent, sgd_critical_lr
-from theory.online import OnlineSGD
-from theory.population import Population
-from theory.random_features import feature_population
-from twopoint.features import feature_matrix
-from twopoint.problem import log_grid
+from twopoint.theory.finite_data import gd_stability_edge, gradient_descent
+from twopoint.theory.multipass_sgd import multipass_sgd, online_sgd_equivalent, sgd_critical_lr
+from twopoint.theory.online import OnlineSGD
+from twopoint.theory.population import Population
+from twopoint.theory.random_features import feature_population
+from twopoint.data.features import feature_matrix
+from twopoint.core.problem import log_grid
 
 
 def powerlaw(dim: int, alpha: float, beta: float, noise_var: float) -> tuple[Population, np.ndarray]:

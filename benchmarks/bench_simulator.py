@@ -14,11 +14,9 @@ import time
 import numpy as np
 import torch
 
-from hydra import compose, initialize_config_dir
 
-from simulate import simulate
-from twopoint.app import CONFIG_DIR
-from twopoint.problem import build_problem
+from twopoint.simulate import simulate
+from twopoint.api import build_problem, compose
 
 
 def naive_loop(lam: np.ndarray, w_star: np.ndarray, lr: float, batch: int, steps: int, replicas: int, noise: float) -> float:
@@ -50,8 +48,7 @@ def main() -> None:
     dim, batch, replicas = 1000, 8, 256
     overrides = [f"data.dim={dim}", f"optim.batch_size={batch}", f"optim.steps={args.steps}", f"sim.replicas={replicas}",
                  "optim.lr=0.7", f"sim.device={args.device}", "theory.enabled=false"]
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        problem = build_problem(compose("config", overrides=overrides))
+    problem = build_problem(compose(*overrides))
     start = time.perf_counter()
     curves = simulate(problem)
     batched = time.perf_counter() - start

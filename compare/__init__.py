@@ -1,6 +1,6 @@
-"""Overlay, score and report simulation vs theory curves (reads Curves only)."""
+"""Score simulation against theory: metrics, the verdict, regression and scaling statistics (pure; no files, no plots)."""
 
-from compare.evaluate import Evaluation, evaluate, write_outputs
-from compare.verdict import Tolerances
+from twopoint.compare.evaluate import Evaluation, evaluate
+from twopoint.compare.verdict import Tolerances
 
-__all__ = ["Evaluation", "Tolerances", "evaluate", "write_outputs"]
+__all__ = ["Evaluation", "Tolerances", "evaluate"]

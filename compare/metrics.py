@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twopoint.curves import Curves
+from twopoint.core.curves import Curves
 
 
 def _finite_or_none(x: float) -> float | None:

@@ -7,7 +7,7 @@ replicas: the slope of the replica mean is refitted on bootstrap resamples of th
 (percentile interval, standard deviation as the standard error).  A theory curve is deterministic:
 its fit has no standard error.
 
-Asymptotic slopes of power-law problems (THEORY §11; λ_k = k^−α, λ_k w*_k² = k^−β):
+Asymptotic slopes of power-law problems (docs/theory.md §11; λ_k = k^−α, λ_k w*_k² = k^−β):
 online R(t) − R∞ ~ t^−(β−1)/α; approximation error of N features ~ N^−(β−1); on the compute-optimal
 frontier (C = B·t·N) the loss ~ C^−(β−1)/(α+1) at the optimal size N* ~ C^{1/(α+1)}.
 """
@@ -40,7 +40,7 @@ class PowerLawFit:
 
 
 def theory_slopes(alpha: float, beta: float) -> dict[str, float]:
-    """Asymptotic log-log slopes for λ_k = k^−α, λ_k w*_k² = k^−β (THEORY §11)."""
+    """Asymptotic log-log slopes for λ_k = k^−α, λ_k w*_k² = k^−β (docs/theory.md §11)."""
     return {
         "risk_vs_time": -(beta - 1) / alpha,
         "approximation_vs_size": -(beta - 1),

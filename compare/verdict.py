@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twopoint.curves import Curves
-from twopoint.registry import ConfigError
+from twopoint.core.curves import Curves
+from twopoint.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

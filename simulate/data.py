@@ -1,4 +1,4 @@
-"""Gaussian inputs, teacher labels and the exact population risks (THEORY.md §1), in torch.
+"""Gaussian inputs, teacher labels and the exact population risks (docs/theory.md §1), in torch.
 
 Raw draws are float32 standard normals z of width D + 1 per sample: the inputs are
 x = √λ ⊙ z[:D] (Σ = diag λ in its eigenbasis) and the label is y = w*·x + σ z[D].  For a linear
@@ -13,10 +13,10 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from simulate.rng import normals, replica_generators
-from twopoint.problem import DataSpec, Problem
+from twopoint.core import streams
+from twopoint.simulate.rng import normals, replica_generators
+from twopoint.core.problem import DataSpec, Problem
 
-DATA_STREAM = 1  # training sets (online batches use the default stream 0)
 ROW_CHUNK_FLOATS = 2**22  # raw normals per chunk of training rows: 16 MiB of float32
 
 
@@ -57,7 +57,7 @@ def training_set(problem: Problem, group: range, device: torch.device, dtype: to
     out = torch.empty((len(group), P, width or D), dtype=dtype, device=device)
     labels = torch.empty((len(group), P), dtype=dtype, device=device)
     rows = max(1, min(P, ROW_CHUNK_FLOATS // (D + 1)))
-    gens = replica_generators(problem.seed, len(group), device, stream=DATA_STREAM, first=group.start)
+    gens = replica_generators(problem.seed, len(group), device, stream=streams.TRAINING_DATA, first=group.start)
     for i, g in enumerate(gens):
         for s in range(0, P, rows):
             x, labels[i, s : s + rows] = teacher.sample(normals([g], (min(rows, P - s), D + 1), device)[0])

@@ -26,15 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from simulate.device import resolve_device, resolve_dtype
-from simulate.groups import run_in_groups
-from simulate.recorder import DIVERGENCE_FACTOR
-from simulate.rng import integers, permutations, replica_generators
-from simulate.sgd import run_sgd
-from twopoint.curves import SIMULATION, Curves
-from twopoint.problem import OptimSpec, Problem
+from twopoint.core import streams
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.recorder import DIVERGENCE_FACTOR
+from twopoint.simulate.rng import integers, permutations, replica_generators
+from twopoint.simulate.sgd import run_sgd
+from twopoint.core.curves import SIMULATION, Curves
+from twopoint.core.problem import OptimSpec, Problem
 
-BATCH_STREAM = 2
 SPECTRAL = ("gd", "gradient_flow")
 METHODS = {
     "sgd": "torch minibatch SGD, batches with replacement from P samples",
@@ -96,7 +96,7 @@ def simulate_fixed_design(problem: Problem, build: BuildDesign, width: int, mode
 def _batch_indices(problem: Problem, group: range, device: torch.device):
     """The (R, B) sample indices of every step, drawn from each replica's batch stream."""
     P, B, T = problem.data.n_train, problem.optim.batch_size, problem.optim.steps
-    gens = replica_generators(problem.seed, len(group), device, stream=BATCH_STREAM, first=group.start)
+    gens = replica_generators(problem.seed, len(group), device, stream=streams.BATCH_INDICES, first=group.start)
     if problem.optim.algorithm == "sgd":
         chunk = max(1, 4096 // B)  # steps of indices drawn at once
         for start in range(0, T, chunk):

@@ -12,9 +12,9 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from simulate.progress import progress_bar
-from twopoint.curves import Curves
-from twopoint.problem import Problem
+from twopoint.simulate.progress import progress_bar
+from twopoint.core.curves import Curves
+from twopoint.core.problem import Problem
 
 
 def replica_groups(replicas: int, bytes_per_replica: int, budget_gib: float) -> list[range]:

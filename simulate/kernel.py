@@ -1,4 +1,4 @@
-"""Kernel machines f = Σ_i a_i K(x_i, ·) trained on their dual coefficients, all replicas at once (THEORY §8).
+"""Kernel machines f = Σ_i a_i K(x_i, ·) trained on their dual coefficients, all replicas at once (docs/theory.md §8).
 
 Each replica draws its own P training inputs from the problem's input distribution (``data.inputs``) and
 labels y_i = y*(x_i) + ε_i, ε ~ N(0, σ²), precomputes its Gram matrix K_ij = K(x_i, x_j) and trains a from 0:
@@ -24,16 +24,16 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from simulate.device import resolve_device, resolve_dtype
-from simulate.groups import run_in_groups
-from simulate.recorder import Recorder
-from simulate.rng import integers, normals, permutations, replica_generators
-from twopoint.curves import Curves
-from twopoint.inputs import CircleInputs, DigitsInputs, InputSpec, SphereInputs
-from twopoint.kernels import harmonic_multiplicity, zonal_sums
-from twopoint.problem import Problem
+from twopoint.core import streams
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.recorder import Recorder
+from twopoint.simulate.rng import integers, normals, permutations, replica_generators
+from twopoint.core.curves import Curves
+from twopoint.data.inputs import CircleInputs, DigitsInputs, InputSpec, SphereInputs
+from twopoint.data.kernels import harmonic_multiplicity, zonal_sums
+from twopoint.core.problem import Problem
 
-DATA_STREAM, BATCH_STREAM = 1, 2
 METHODS = {
     "sgd": "torch dual-coefficient SGD, batches with replacement from P samples",
     "gd": "full-batch dual GD, exact in the eigenbasis of the Gram matrix",
@@ -180,7 +180,7 @@ def _sgd_group(problem: Problem, design: Design, group: range, device, bar) -> R
     R = len(group)
     evaluate = ExactRisk(design, problem.data.inputs)
     coef = torch.zeros(R, P, dtype=design.gram.dtype, device=device)
-    gens = replica_generators(problem.seed, R, device, stream=BATCH_STREAM, first=group.start)
+    gens = replica_generators(problem.seed, R, device, stream=streams.BATCH_INDICES, first=group.start)
     rec = Recorder(problem.record_steps, R, ("test_risk", "train_loss"), device)
 
     def record(step):
@@ -247,7 +247,7 @@ def simulate_kernel(problem: Problem) -> Curves:
     per_replica = itemsize * (P * P * (4 if spectral else 2) + 3 * P * modes + P * problem.record_steps.size * 3)
 
     def run_group(group: range, bar) -> Curves:
-        gens = replica_generators(problem.seed, len(group), device, stream=DATA_STREAM, first=group.start)
+        gens = replica_generators(problem.seed, len(group), device, stream=streams.TRAINING_DATA, first=group.start)
         design = sampler(gens, P)
         if spectral:
             rec = _spectral_group(problem, design, group, device)

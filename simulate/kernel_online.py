@@ -1,4 +1,4 @@
-"""Online kernel SGD: every step adds the batch's fresh inputs as centres (THEORY §8).
+"""Online kernel SGD: every step adds the batch's fresh inputs as centres (docs/theory.md §8).
 
 Kernel machine f_t = Σ_{s<t} Σ_b a_{s,b} K(x_{s,b}, ·), f_0 = 0, with fresh inputs x_{s,b} from the input
 distribution each step and
@@ -7,7 +7,7 @@ i.e. minibatch SGD on ½(f − y)² with batch mean and ridge γ.  Where the ker
 K(x, x') = ψ(x)·ψ(x') under the input distribution, f_t = w_t·ψ with w_t = Σ a ψ(x): the same iterates in
 O(B·D) per step instead of O(t·B²) for the growing list of centres (tests check both on the same samples).
 This is online SGD of a linear model on the non-Gaussian inputs ψ(x) (E ψψᵀ = diag λ), so the exact Gaussian
-online theory (THEORY §2) is a prediction to test, not a given.
+online theory (docs/theory.md §2) is a prediction to test, not a given.
 
 * ``circle``: x uniform on [0, 1), the D = 2M + 1 Fourier modes ψ = √λ ⊙ e; test risk exact from the weights,
   R = Σ_k λ_k (w_k − w*_k)² + σ².
@@ -24,19 +24,19 @@ from typing import NamedTuple
 
 import torch
 
-from simulate.device import resolve_device, resolve_dtype
-from simulate.groups import run_in_groups
-from simulate.kernel import fourier_modes
-from simulate.kernel_online_sphere import simulate_sphere_online
-from simulate.linear_online import chunk_steps
-from simulate.rng import integers, normals, replica_generators
-from simulate.sgd import Batches, Evaluate, run_sgd
-from twopoint.curves import Curves
-from twopoint.inputs import CircleInputs, DigitsInputs
-from twopoint.problem import Problem
+from twopoint.core import streams
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.kernel import fourier_modes
+from twopoint.simulate.kernel_online_sphere import simulate_sphere_online
+from twopoint.simulate.linear_online import chunk_steps
+from twopoint.simulate.rng import integers, normals, replica_generators
+from twopoint.simulate.sgd import Batches, Evaluate, run_sgd
+from twopoint.core.curves import Curves
+from twopoint.data.inputs import CircleInputs, DigitsInputs
+from twopoint.core.problem import Problem
 
 METHOD = "online kernel SGD (fresh centres each step), in the kernel's Mercer features"
-INDEX_STREAM, NOISE_STREAM = 1, 2  # digits: pool indices and label noise, drawn apart so that chunking is invisible
 
 
 class MercerStream(NamedTuple):
@@ -83,8 +83,8 @@ def digits_stream(problem: Problem, inputs: DigitsInputs, device, dtype) -> Merc
         return risk, {"test_risk": risk}
 
     def batches(group: range):
-        idx_gens = replica_generators(problem.seed, len(group), device, stream=INDEX_STREAM, first=group.start)
-        noise_gens = replica_generators(problem.seed, len(group), device, stream=NOISE_STREAM, first=group.start)
+        idx_gens = replica_generators(problem.seed, len(group), device, stream=streams.POOL_INDICES, first=group.start)
+        noise_gens = replica_generators(problem.seed, len(group), device, stream=streams.POOL_LABEL_NOISE, first=group.start)
         per_chunk = chunk_steps(len(group), B * (psi.shape[1] + 1), problem.sim.chunk_mib, T)
         for start in range(0, T, per_chunk):
             n = min(per_chunk, T - start)

@@ -1,4 +1,4 @@
-"""Online kernel SGD on the sphere S^{d−1}, in the dual form with a growing list of centres (THEORY §8).
+"""Online kernel SGD on the sphere S^{d−1}, in the dual form with a growing list of centres (docs/theory.md §8).
 
 Every step draws B fresh x uniform on S^{d−1} (x = z/‖z‖, z ~ N(0, I_d); one more normal is the label noise
 ε ~ N(0, σ²)), labels y = y*(x) + ε, and appends them as centres of f = Σ_s a_s K(x_s, ·):
@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import torch
 
-from simulate.device import resolve_device, resolve_dtype
-from simulate.groups import run_in_groups
-from simulate.kernel import SphereKernel
-from simulate.linear_online import chunk_steps
-from simulate.recorder import Recorder
-from simulate.rng import normals, replica_generators
-from twopoint.curves import Curves
-from twopoint.problem import Problem
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.kernel import SphereKernel
+from twopoint.simulate.linear_online import chunk_steps
+from twopoint.simulate.recorder import Recorder
+from twopoint.simulate.rng import normals, replica_generators
+from twopoint.core.curves import Curves
+from twopoint.core.problem import Problem
 
 METHOD = "online kernel SGD (fresh centres each step), dual form with exact Funk–Hecke risk"
 

@@ -10,18 +10,19 @@ processed in groups so that the stored data never exceed ``sim.data_gib``.
 
 from __future__ import annotations
 
-from simulate.data import DATA_STREAM, GaussianTeacher, training_set
-from simulate.fixed_design import Design, simulate_fixed_design
-from simulate.rng import normals, replica_generators
-from twopoint.curves import Curves
-from twopoint.problem import Problem
+from twopoint.core import streams
+from twopoint.simulate.data import GaussianTeacher, training_set
+from twopoint.simulate.fixed_design import Design, simulate_fixed_design
+from twopoint.simulate.rng import normals, replica_generators
+from twopoint.core.curves import Curves
+from twopoint.core.problem import Problem
 
 
 def draw_data(problem: Problem, group: range, device, dtype):
     """Whitened inputs z (R, P, D) and label noise ε (R, P) of the replicas in ``group``: the raw
     numbers behind :func:`simulate.data.training_set`, for independent checks."""
     P, D = problem.data.n_train, problem.data.dim
-    gens = replica_generators(problem.seed, len(group), device, stream=DATA_STREAM, first=group.start)
+    gens = replica_generators(problem.seed, len(group), device, stream=streams.TRAINING_DATA, first=group.start)
     z = normals(gens, (P, D + 1), device)
     return z[..., :D].to(dtype).contiguous(), problem.data.noise_std * z[..., D].to(dtype)
 

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import torch
 
-from simulate.data import GaussianTeacher
-from simulate.device import resolve_device, resolve_dtype
-from simulate.progress import progress_bar
-from simulate.recorder import Recorder
-from simulate.rng import normals, replica_generators
-from simulate.sgd import batch_gradient
-from twopoint.curves import Curves
-from twopoint.problem import Problem
+from twopoint.simulate.data import GaussianTeacher
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.progress import progress_bar
+from twopoint.simulate.recorder import Recorder
+from twopoint.simulate.rng import normals, replica_generators
+from twopoint.simulate.sgd import batch_gradient
+from twopoint.core.curves import Curves
+from twopoint.core.problem import Problem
 
 METHOD = "torch minibatch SGD, fresh Gaussian batches"
 

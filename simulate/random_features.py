@@ -1,7 +1,7 @@
 """Linear random features f(x) = v·(F x), trained by minibatch SGD (online) or on P samples (finite).
 
 F ∈ R^{N×D} has iid N(0, 1/N) entries (E FᵀF = I_D), v_0 = 0, per-sample loss ½(f − y)², batch mean,
-ridge γ on v (THEORY.md §1, §7).  Inputs x = √λ ⊙ z and labels y = w*·x + ε as for the linear
+ridge γ on v (docs/theory.md §1, §7).  Inputs x = √λ ⊙ z and labels y = w*·x + ε as for the linear
 model (:mod:`simulate.data`); online batches come from the same per-replica stream as the linear
 online simulator, so the two see identical samples.  Each replica has its own F
 (:mod:`twopoint.features`); with ``model.share_features`` every replica uses replica 0's F (a draw
@@ -35,17 +35,17 @@ from __future__ import annotations
 
 import torch
 
-from simulate.data import GaussianTeacher, training_set
-from simulate.device import resolve_device, resolve_dtype
-from simulate.fixed_design import Design, simulate_fixed_design
-from simulate.groups import run_in_groups
-from simulate.linear_online import METHOD as ONLINE_METHOD
-from simulate.linear_online import chunk_steps
-from simulate.rng import normals, replica_generators
-from simulate.sgd import run_sgd
-from twopoint.curves import Curves
-from twopoint.features import feature_matrix
-from twopoint.problem import Problem
+from twopoint.simulate.data import GaussianTeacher, training_set
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.fixed_design import Design, simulate_fixed_design
+from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.linear_online import METHOD as ONLINE_METHOD
+from twopoint.simulate.linear_online import chunk_steps
+from twopoint.simulate.rng import normals, replica_generators
+from twopoint.simulate.sgd import run_sgd
+from twopoint.core.curves import Curves
+from twopoint.data.features import feature_matrix
+from twopoint.core.problem import Problem
 
 def draw_features(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """F of the replicas in ``group``: (R, N, D), or one (N, D) matrix (replica 0's) when shared

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from twopoint.curves import SIMULATION, Curves
+from twopoint.core.curves import SIMULATION, Curves
 
 DIVERGENCE_FACTOR = 1e6
 

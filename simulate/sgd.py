@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from simulate.recorder import Recorder
-from twopoint.problem import Problem
+from twopoint.simulate.recorder import Recorder
+from twopoint.core.problem import Problem
 
 Batches = Iterator[tuple[torch.Tensor, torch.Tensor]]
 Evaluate = Callable[[torch.Tensor], tuple[torch.Tensor, dict[str, torch.Tensor]]]

@@ -10,17 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-
-from twopoint.app import CONFIG_DIR
-from twopoint.problem import build_problem
+from twopoint.api import compose
+from twopoint.data.build import build_problem
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def compose_config(*overrides: str):
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        return compose("config", overrides=list(overrides))
+    return compose(*overrides)
 
 
 def make_problem(*overrides: str):
@@ -40,7 +37,7 @@ def run_cli(tmp_path: Path, *args: str, timeout: int = 300) -> subprocess.Comple
     """Run ``twopoint`` in a subprocess with its outputs under ``tmp_path``."""
     flags = [a for a in args if a.startswith("-")]
     overrides = [a for a in args if not a.startswith("-")]
-    cmd = [sys.executable, "-m", "twopoint.app", *flags, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep", *overrides]
+    cmd = [sys.executable, "-m", "twopoint", *flags, f"hydra.run.dir={tmp_path}/run", f"hydra.sweep.dir={tmp_path}/sweep", *overrides]
     env = {**os.environ, "CI": "true"}
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
 

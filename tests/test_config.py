@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import compose_config, make_problem, run_cli
-from twopoint.problem import log_grid
-from twopoint.registry import ConfigError
+from twopoint.core.problem import log_grid
+from twopoint.core.errors import ConfigError
 
 
 def test_default_config_composes_and_resolves():
@@ -103,7 +103,7 @@ def test_custom_values_of_wrong_length():
 
 
 def test_unavailable_theory_method_is_rejected_before_compute():
-    from theory.predict import select_predictor
+    from twopoint.theory.predict import select_predictor
 
     with pytest.raises(ConfigError, match="theory.method"):
         select_predictor(make_problem("theory.method=magic"))

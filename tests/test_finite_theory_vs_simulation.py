@@ -1,8 +1,8 @@
-"""Two-point deterministic equivalent vs simulated finite-data training (THEORY §5, §6).
+"""Two-point deterministic equivalent vs simulated finite-data training (docs/theory.md §5, §6).
 
 Tolerance per recorded point: |mean − theory| ≤ 4·stderr + BIAS·|theory|.  4 stderr bounds the
 Monte-Carlo error of ~25 points (Bonferroni, < 0.2 % false alarms for Gaussian means); BIAS = 3 %
-allows the deterministic equivalent's own finite-size error at D = 100, which THEORY §11 and the
+allows the deterministic equivalent's own finite-size error at D = 100, which docs/theory.md §11 and the
 given-data comparison measure at 0.5–3 % (it is O(1/D), not Monte-Carlo).  Each case also checks
 power: the theory for a 30 % larger training set must be rejected by the same rule.
 """
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import make_problem
-from simulate import simulate
-from theory.predict import predict
+from twopoint.simulate import simulate
+from twopoint.theory.predict import predict
 
 K, BIAS = 4.0, 0.03
 BASE = ("data.dim=100", "sim.replicas=300", "record.points=25", "sim.device=cpu", "data.noise_std=0.3")
@@ -40,7 +40,7 @@ CASES = {
 def test_theory_matches_simulation(case):
     p = make_problem(*BASE, *CASES[case])
     if p.optim.algorithm == "sgd":
-        assert p.optim.lr <= 0.6 * predict(p).info["sgd_critical_lr"]  # benign region (THEORY §6)
+        assert p.optim.lr <= 0.6 * predict(p).info["sgd_critical_lr"]  # benign region (docs/theory.md §6)
     sim, th = simulate(p), predict(p)
     for q in ("test_risk", "train_loss"):
         assert worst(sim, th, q) <= 1.0, f"{q}: violation ratio {worst(sim, th, q):.2f}"

@@ -3,7 +3,7 @@
 Tolerance: every recorded point (step > 0) within K = 4 standard errors of the replica mean.
 For ~30 points a Gaussian mean exceeds 4 stderr somewhere with probability < 30 × 6.3e-5 ≈ 0.2 %
 (Bonferroni).  The learning rates stay at ≤ 0.5 of the critical value, where the per-replica
-risk is not heavy-tailed (THEORY §2).  Each test also checks *power*: a theory with a wrong
+risk is not heavy-tailed (docs/theory.md §2).  Each test also checks *power*: a theory with a wrong
 batch size (or the continuous-time approximation) must be rejected by the same criterion.
 """
 
@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from conftest import make_problem
-from simulate import simulate
-from theory.online import OnlineSGD
-from theory.predict import population, predict
+from twopoint.simulate import simulate
+from twopoint.theory.online import OnlineSGD
+from twopoint.theory.predict import population, predict
 
 K = 4.0
 BASE = ("data.dim=20", "data.spectrum.alpha=1.3", "data.teacher.kind=random", "optim.steps=300",

@@ -1,10 +1,10 @@
-"""Random-feature theory vs simulated training (THEORY §7): online SGD, GD, gradient flow, multi-pass SGD.
+"""Random-feature theory vs simulated training (docs/theory.md §7): online SGD, GD, gradient flow, multi-pass SGD.
 
 Every replica draws its own F, data and batches, so the replica mean estimates the average over F and data
 that the deterministic equivalent (DE) describes.  Tolerance per recorded point:
 |mean − theory| ≤ 4·stderr + BIAS·|theory|.  4 stderr bounds the Monte-Carlo error over ~25 points
 (Bonferroni, < 0.2 % false alarms for Gaussian means); BIAS = 4 % allows the DE's own finite-size error,
-which THEORY §11 measures at 0.3–3 % for N = 128–800 and ~3–10 % at N = 32 (O(1/N) fluctuations of the top
+which docs/theory.md §11 measures at 0.3–3 % for N = 128–800 and ~3–10 % at N = 32 (O(1/N) fluctuations of the top
 eigenvalues of FΣFᵀ, not Monte-Carlo); at the N used here (48–80) the given-F method, which has no such bias,
 (averaged over the F of replicas 0–15) differs from the DE by at most 3.6 % (measured).  Each case checks power: the theory for a model 40 % wider
 must be rejected by the same rule.
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from conftest import make_problem
-from simulate import simulate
-from theory.predict import predict
+from twopoint.simulate import simulate
+from twopoint.theory.predict import predict
 
 K, BIAS = 4.0, 0.04
 BASE = ("data.dim=120", "model=random_features", "sim.replicas=300", "record.points=25", "sim.device=cpu",
@@ -47,7 +47,7 @@ def test_theory_matches_simulation(case):
     th = predict(p)
     if p.optim.algorithm == "sgd":
         critical = th.info["sgd_critical_lr"] if not p.data.online else th.info["critical_lr"]
-        assert p.optim.lr <= 0.6 * critical  # benign region (THEORY §6)
+        assert p.optim.lr <= 0.6 * critical  # benign region (docs/theory.md §6)
     sim = simulate(p)
     quantities = [q for q in th.values if q in sim.values]
     for q in quantities:

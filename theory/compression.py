@@ -1,4 +1,4 @@
-"""Spectrum compression for large D (THEORY.md §9.4).
+"""Spectrum compression for large D (docs/theory.md §9.4).
 
 The ``n_exact`` largest eigenvalues are kept as they are; the remaining ones are grouped into
 geometric bins [b (1 + w)^{−j−1}, b (1 + w)^{−j}) of relative width w = ``rel_width`` (b is the
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.population import Population
+from twopoint.theory.population import Population
 
 
 def compress_population(pop: Population, n_exact: int = 1000, rel_width: float = 0.005) -> Population:

@@ -1,4 +1,4 @@
-"""Numerical inversion of Laplace transforms and generating functions (THEORY.md §9.2–§9.3).
+"""Numerical inversion of Laplace transforms and generating functions (docs/theory.md §9.2–§9.3).
 
 Two inversions are provided, both vectorised over all requested times at once:
 
@@ -95,7 +95,7 @@ def invert_generating_function(
     n_circle: int = DEFAULT_CIRCLE_POINTS,
     oscillating: bool = False,
 ) -> np.ndarray:
-    """Sequence values ``f(steps)`` from ``G(ζ) = Σ_t f(t) ζ^t`` (THEORY §9.3).
+    """Sequence values ``f(steps)`` from ``G(ζ) = Σ_t f(t) ζ^t`` (docs/theory.md §9.3).
 
     ``oscillating=True`` adds the Talbot contour shifted by ``iπ`` (weight ``(−1)^t``) for
     sequences with negative contraction factors (GD with ``η λ > 1``).

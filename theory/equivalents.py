@@ -1,9 +1,9 @@
-"""Feature-space deterministic equivalents shared by the finite-data and SGD theories (THEORY §3, §4, §7).
+"""Feature-space deterministic equivalents shared by the finite-data and SGD theories (docs/theory.md §3, §4, §7).
 
 Both models are linear regression in a feature space.  Linear f = w·x: the features are x, with covariance
 Σ = diag(λ_k), teacher w*, noise σ².  Random features f = v·(Fx), F ∈ R^{N×D} iid N(0, 1/N): given F the
 features z = Fx have covariance K = FΣFᵀ, teacher v* = K⁺FΣw*, and the part of the target outside the
-features acts as extra label noise, σ_e² = σ² + A(F) (THEORY §7, exact for Gaussian x).  The test covariance
+features acts as extra label noise, σ_e² = σ² + A(F) (docs/theory.md §7, exact for Gaussian x).  The test covariance
 in feature space is M = diag(λ'_k) for linear models and K for random features (test covariance Σ).
 
 The finite-data theories need, at complex resolvent arguments x (ridge included), the renormalised ridge
@@ -28,10 +28,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from theory.errors import ConvergenceError
-from theory.population import Population
-from theory.resolvent import critical_omega, resolvent_moments, solve_master, spectral_E
-from theory.two_point import AnchoredSums, ModeSums, anchored_mode_sums, mode_sums
+from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.population import Population
+from twopoint.theory.resolvent import critical_omega, resolvent_moments, solve_master, spectral_E
+from twopoint.theory.two_point import AnchoredSums, ModeSums, anchored_mode_sums, mode_sums
 
 PAIR_FAMILIES = ("sigma_sigma", "sigma_test", "teacher_test", "teacher_sigma")  # PairSums order
 

@@ -1,5 +1,7 @@
 """Errors raised by the theory solvers instead of returning unreliable numbers."""
 
+from twopoint.core.errors import TwopointError
 
-class ConvergenceError(RuntimeError):
+
+class ConvergenceError(TwopointError, RuntimeError):
     """A numerical solver (root finder, branch continuation, inversion) did not converge."""

@@ -1,6 +1,6 @@
-"""Full-batch gradient flow / gradient descent on linear regression with P samples (THEORY.md §5).
+"""Full-batch gradient flow / gradient descent on linear regression with P samples (docs/theory.md §5).
 
-Conventions (THEORY §1): rows x_μ ~ N(0, Σ), y = w*·x + ε with ε ~ N(0, σ²), Σ̂ = XᵀX/P,
+Conventions (docs/theory.md §1): rows x_μ ~ N(0, Σ), y = w*·x + ε with ε ~ N(0, σ²), Σ̂ = XᵀX/P,
 b = Xᵀy/P, ridge γ ≥ 0, w(0) = 0.  Per-sample loss ½(f − y)², so
     gradient flow (continuous time t):  dw/dt = −(Σ̂ + γ) w + b,
     gradient descent (integer steps t): w ← w − η[(Σ̂ + γ) w − b]   (≈ gradient flow at time ηt).
@@ -18,7 +18,7 @@ a product of two one-dimensional rules whose weights W carry the time dependence
   * gradient flow: fixed Talbot nodes S and weights w e^{tS};
   * gradient descent: s(u) = expm1(u)/η with weights w e^{u(t+1)}/η on Talbot nodes u for late
     steps (plus the contour shifted by iπ, weight (−1)^t, when η(λ̂_max + γ) > 0.95), and the
-    Cauchy circle ζ = e^{−u}, |ζ| = ρ, weights ζ^{−(t+1)}/(nη) for early steps (THEORY §9.3).
+    Cauchy circle ζ = e^{−u}, |ζ| = ρ, weights ζ^{−(t+1)}/(nη) for early steps (docs/theory.md §9.3).
 The rules are conjugate-symmetric, so rows use the non-redundant half of the nodes (doubled) and
 columns the whole set: κ is solved once per distinct node.  Coinciding nodes use the diagonal limits.
 """
@@ -29,12 +29,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from theory.contours import DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold
-from theory.contours import talbot_contour
-from theory.equivalents import PAIR_FAMILIES, FeatureSpace, feature_space, sampled_top_eigenvalue
-from theory.errors import ConvergenceError
-from theory.population import Population
-from theory.two_point import pair_sums
+from twopoint.theory.contours import DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold
+from twopoint.theory.contours import talbot_contour
+from twopoint.theory.equivalents import PAIR_FAMILIES, FeatureSpace, feature_space, sampled_top_eigenvalue
+from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.population import Population
+from twopoint.theory.two_point import pair_sums
 
 OSCILLATION_THRESHOLD = 0.95
 _TIME_CHUNK = 128
@@ -138,7 +138,7 @@ def _space(pop: Population, n_train, ridge, n_features) -> FeatureSpace:
 def gradient_flow(pop: Population, n_train, ridge, times, *, n_features=None, n_nodes: int = DEFAULT_NODES):
     """Test risk and train loss of gradient flow at continuous times t ≥ 0 (t = 0 exact).
 
-    ``n_features`` N: random features f = v·(Fx) averaged over F (THEORY §7); None: linear regression.
+    ``n_features`` N: random features f = v·(Fx) averaged over F (docs/theory.md §7); None: linear regression.
     """
     space = _space(pop, n_train, ridge, n_features)
     times = np.asarray(times, dtype=np.float64)
@@ -167,7 +167,7 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=N
     """Test risk and train loss of full-batch GD with step ``lr`` at integer ``steps`` ≥ 0.
 
     Raises ``ValueError`` when η(λ̂_max + γ) ≥ 2 (the mean risk diverges).  With
-    η(λ̂_max + γ) > 0.95 the contour for oscillating modes is added (THEORY §9.3).
+    η(λ̂_max + γ) > 0.95 the contour for oscillating modes is added (docs/theory.md §9.3).
     ``n_features`` as in :func:`gradient_flow`.
     """
     space = _space(pop, n_train, ridge, n_features)
@@ -213,7 +213,7 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=N
 
 
 def static_limit(pop: Population, n_train, ridge, n_features=None) -> TrainTestCurves:
-    """t → ∞ limit (THEORY §5, §7): ridge solution, or the min-norm interpolator / OLS when γ = 0.
+    """t → ∞ limit (docs/theory.md §5, §7): ridge solution, or the min-norm interpolator / OLS when γ = 0.
 
     With κ = κ(γ) of the feature covariance (K = FΣFᵀ for random features, κ = ω1(γ)):
     E∞ = κ²[w*ᵀGMGw* + dM/(1−q) w*ᵀGΣGw*] + σ² dM/(1−q) (R∞ = E∞ + σ², σ² → σ² + E0 for random features),

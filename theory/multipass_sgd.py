@@ -1,6 +1,6 @@
-"""Multi-pass minibatch SGD on P fixed samples, linear regression (THEORY.md §6).
+"""Multi-pass minibatch SGD on P fixed samples, linear regression (docs/theory.md §6).
 
-Conventions (THEORY §1): rows x_μ ~ N(0, Σ), y = w*·x + ε, ε ~ N(0, σ²); per-sample loss ½(f − y)²;
+Conventions (docs/theory.md §1): rows x_μ ~ N(0, Σ), y = w*·x + ε, ε ~ N(0, σ²); per-sample loss ½(f − y)²;
 each step draws B indices uniformly *with replacement* from the P samples and applies
 w ← w − η[(1/B) Σ_batch (f − y) x + γw] (ridge γ = weight decay every step), w(0) = 0; time = step
 count.  Test risk R(t) = E[(w − w*)ᵀ M (w − w*)] + σ² (M = diag(pop.test_eigenvalues), includes σ²);
@@ -13,7 +13,7 @@ Closure: the batch-noise covariance is replaced by its Gaussian (Wick, "C2") for
 Two evaluations of the same equations:
 
 * :func:`multipass_sgd` — deterministic equivalents.  The Stieltjes sums at the roots x of
-  1 − ζa(κ) come from the master equation κ(x) (THEORY §3), with b = Xᵀy/P:
+  1 − ζa(κ) come from the master equation κ(x) (docs/theory.md §3), with b = Xᵀy/P:
       Σ κ²/(κ + x) ≍ tr Σ − x d(κ),   Σ M̂_jj κ/(κ + x) ≍ Σ_k m_k λ_k/(λ_k + κ),
       B0(x) = bᵀ(Σ̂ + x)⁻¹b ≍ S − x Σ_k λ_k w*_k²/(λ_k + κ) + σ² d(κ)/P,
   and the forcing follows from B0 by partial fractions (γ = 0: E(κ)/κ + (σ²/P)(r − d(κ))/x, r = min(P, D)).
@@ -25,7 +25,7 @@ Two evaluations of the same equations:
   part γ(1 − φ^τ)w_γ of the mean gradient is left out).  W is the diagonal of a two-point
   generating function, W̃(ζ1, ζ2) = Q(x(ζ1), x(ζ2))/(η²ζ1ζ2), x(ζ) = (1 − ζϕ)/(ζη), with
       Q(x, y) = bᵀ(Σ̂ + x)⁻¹M(Σ̂ + y)⁻¹b ≍ Σ m λ² w*²/((λ + κ)(λ + κ'))
-                + [κκ' Σ λ w*²/((λ + κ)(λ + κ')) + σ²] dM/(1 − q)          (THEORY §4).
+                + [κκ' Σ λ w*²/((λ + κ)(λ + κ')) + σ²] dM/(1 − q)          (docs/theory.md §4).
 * :func:`multipass_sgd_given_data` — the exact eigendecomposition of sampled Σ̂ (label noise
   averaged analytically), exact R_GD and exact C2 Dmean, averaged over draws.  Its difference from
   :func:`multipass_sgd` is the deterministic-equivalent (and first-order Dmean) error alone.
@@ -39,13 +39,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold,
+from twopoint.theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold,
                              invert_generating_function, talbot_contour)
-from theory.equivalents import FeatureSpace, feature_space, sampled_top_eigenvalue
-from theory.finite_data import OSCILLATION_THRESHOLD, TrainTestCurves, gradient_descent
-from theory.population import Population
-from theory.sgd_noise import StepRule, StieltjesSums, c2_transforms
-from theory.two_point import ModeSums, divided_differences
+from twopoint.theory.equivalents import FeatureSpace, feature_space, sampled_top_eigenvalue
+from twopoint.theory.finite_data import OSCILLATION_THRESHOLD, TrainTestCurves, gradient_descent
+from twopoint.theory.population import Population
+from twopoint.theory.sgd_noise import StepRule, StieltjesSums, c2_transforms
+from twopoint.theory.two_point import ModeSums, divided_differences
 
 _NODE_CHUNK = 16  # generating-function nodes per (nodes × r × r) work array of the exact Dmean
 
@@ -140,7 +140,7 @@ def _gradient_norm_transform(space: FeatureSpace, rule: StepRule):
 
 
 def _diagonal_coefficients(transform, taus, oscillating: bool, n_nodes: int, n_circle: int):
-    """f(τ, τ) from F(ζ1, ζ2) = Σ f(τ1, τ2) ζ1^τ1 ζ2^τ2 (THEORY §9.3 applied in both variables).
+    """f(τ, τ) from F(ζ1, ζ2) = Σ f(τ1, τ2) ζ1^τ1 ζ2^τ2 (docs/theory.md §9.3 applied in both variables).
 
     ``transform(rows, cols)`` takes node arrays (..., n) and returns (..., n, n).  Early τ use the
     Cauchy circle in both variables (one 2-D FFT); later τ the product of two Talbot rules in
@@ -188,7 +188,7 @@ def multipass_sgd(pop: Population, n_train, lr, batch, steps, ridge=0.0, *, n_fe
                   n_nodes: int = DEFAULT_NODES, n_circle: int = DEFAULT_CIRCLE_POINTS) -> TrainTestCurves:
     """Deterministic-equivalent test risk and train loss of multi-pass SGD at integer ``steps``.
 
-    ``n_features`` N: random features f = v·(Fx) averaged over F (THEORY §7: §6 with the random-feature
+    ``n_features`` N: random features f = v·(Fx) averaged over F (docs/theory.md §7: §6 with the random-feature
     dictionary of :mod:`theory.equivalents`); None: linear regression.  ``include_dmean=False`` drops the
     mean-path term Dmean (for measuring its size).  Returns ``inf`` for every step ≥ 1 when the C2 dynamics
     is unstable (:func:`sgd_stability_margin` ≥ 1).
@@ -223,8 +223,8 @@ def online_sgd_equivalent(pop: Population, lr, batch, steps, ridge=0.0, *, n_fea
                           n_nodes: int = DEFAULT_NODES, n_circle: int = DEFAULT_CIRCLE_POINTS) -> np.ndarray:
     """Online (P = ∞) SGD test risk in a feature space: the train equation of :func:`multipass_sgd` at P = ∞.
 
-    For linear features this is the exact online theory (THEORY §2); for random features of width N it is
-    the deterministic equivalent over F (THEORY §7).  Test covariance Σ.  ``inf`` beyond the stability edge.
+    For linear features this is the exact online theory (docs/theory.md §2); for random features of width N it is
+    the deterministic equivalent over F (docs/theory.md §7).  Test covariance Σ.  ``inf`` beyond the stability edge.
     """
     rule = _check(pop, 1.0, lr, batch, ridge)
     steps = _steps(steps)

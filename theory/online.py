@@ -1,4 +1,4 @@
-"""Online minibatch SGD on linear regression with Gaussian inputs — exact at finite D (THEORY §2).
+"""Online minibatch SGD on linear regression with Gaussian inputs — exact at finite D (docs/theory.md §2).
 
 Conventions: per-sample loss ½(f − y)², batch-mean gradient, step size η, batch B, ridge γ
 (w ← w − η[ĝ + γw]), w_0 = 0, time = step count.  Test risk R'(t) = E[eᵀΣ'e] + σ² with
@@ -10,7 +10,7 @@ u = w − w_γ, b_k = 1 − η(λ_k + γ), a_k = b_k² + (η²/B) λ_k², m_k(t)
 c_k(t) = E u_k², q_k = E e_k² = c_k + 2δ_k m_k + δ_k²:
     c_k(t+1) = a_k c_k(t) + (η²/B) λ_k² (2 δ_k m_k(t) + δ_k²) + (η²/B) λ_k R(t),
     R(t) = σ² + Σ_k λ_k q_k(t),     R'(t) = σ² + Σ_k λ'_k q_k(t).
-For γ = 0 this is THEORY §2 (δ = 0).  In generating functions (ζ-transform Σ_t f(t) ζ^t):
+For γ = 0 this is docs/theory.md §2 (δ = 0).  In generating functions (ζ-transform Σ_t f(t) ζ^t):
     R̃ = F̃ / (1 − ζ(η²/B) K̃),  K̃ = Σ λ_k²/(1 − ζa_k),  R̃' = F̃' + ζ(η²/B) K̃' R̃,  K̃' = Σ λ'_k λ_k/(1 − ζa_k),
     F̃(') = σ²/(1−ζ) + Σ λ(')_k [ (c_k(0) + ζ(η²/B) λ_k² h_k)/(1 − ζa_k) + h_k ],
     h_k(ζ) = 2δ_k m_k(0)/(1 − ζ b_k) + δ_k²/(1 − ζ).
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory.contours import invert_generating_function, invert_laplace
-from theory.population import Population
-from theory.sgd_noise import StepRule
+from twopoint.theory.contours import invert_generating_function, invert_laplace
+from twopoint.theory.population import Population
+from twopoint.theory.sgd_noise import StepRule
 
 DIVERGENCE_FACTOR = 1e6  # same threshold as the simulator: R > 1e6 × R(0) counts as diverged
 _CHUNK = 2_000_000  # complex entries per chunk of (nodes × modes) work
@@ -157,7 +157,7 @@ class OnlineSGD:
 
     # --- continuous-time approximation ------------------------------------------------------
     def continuous_time_curves(self, steps: np.ndarray, n_nodes: int = 16) -> tuple[np.ndarray, np.ndarray]:
-        """Small-η approximation (γ = 0): a_k^t → e^{−2ηλ_k t}, sums → integrals (THEORY §2).
+        """Small-η approximation (γ = 0): a_k^t → e^{−2ηλ_k t}, sums → integrals (docs/theory.md §2).
 
         R̂(s) = F̂/(1 − (η²/B)K̂),  F̂ = σ²/s + Σ λ w*²/(s + 2ηλ),  K̂ = Σ λ²/(s + 2ηλ).
         """

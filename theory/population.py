@@ -1,9 +1,9 @@
 """The population seen by the theory: a diagonal covariance in its own eigenbasis.
 
-Convention (THEORY.md §1): x ~ N(0, Σ), Σ = diag(λ_k); teacher y = w*·x + ε, ε ~ N(0, σ²);
+Convention (docs/theory.md §1): x ~ N(0, Σ), Σ = diag(λ_k); teacher y = w*·x + ε, ε ~ N(0, σ²);
 the test covariance Σ' is diagonal in the same basis (``test_eigenvalues``; equal to
 ``eigenvalues`` without covariate shift).  Every spectral sum over modes k is weighted by
-``multiplicity`` (all ones unless the spectrum was compressed, THEORY §9.4, in which case one
+``multiplicity`` (all ones unless the spectrum was compressed, docs/theory.md §9.4, in which case one
 entry stands for ``multiplicity[k]`` modes sharing λ_k and the mean w*_k² of the bin).
 All arrays are float64.
 """

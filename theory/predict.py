@@ -7,36 +7,21 @@ Every predictor has the same signature ``fn(problem) -> Curves`` and names its m
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from theory.compression import compress_population
-from theory.finite_data import gd_stability_edge, gradient_descent, gradient_flow, static_limit
-from theory.equivalents import approximation_error
-from theory.errors import ConvergenceError
-from theory.multipass_sgd import multipass_sgd, multipass_sgd_given_data, online_sgd_equivalent, sgd_critical_lr
-from theory.online import OnlineSGD
-from theory.population import Population
-from theory.random_features import feature_population
-from twopoint.curves import THEORY, Curves
-from twopoint.features import feature_matrix
-from twopoint.problem import Problem
-from twopoint.registry import ConfigError
-
-Predictor = Callable[[Problem], Curves]
-Check = Callable[[Problem], None]
-# regime -> {method name: (predictor, check)}; the first method of a regime is its default ("auto").
-# ``check`` raises ConfigError for problems the method cannot handle, before any compute.
-PREDICTORS: dict[str, dict[str, tuple[Predictor, Check | None]]] = {}
-
-
-def register(regime: str, method: str, check: Check | None = None):
-    def add(fn: Predictor) -> Predictor:
-        PREDICTORS.setdefault(regime, {})[method] = (fn, check)
-        return fn
-
-    return add
+from twopoint.theory.compression import compress_population
+from twopoint.theory.finite_data import gd_stability_edge, gradient_descent, gradient_flow, static_limit
+from twopoint.theory.equivalents import approximation_error
+from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.multipass_sgd import multipass_sgd, multipass_sgd_given_data, online_sgd_equivalent, sgd_critical_lr
+from twopoint.theory.online import OnlineSGD
+from twopoint.theory.population import Population
+from twopoint.theory.random_features import feature_population
+from twopoint.core.curves import THEORY, Curves
+from twopoint.data.features import feature_matrix
+from twopoint.core.problem import Problem
+from twopoint.core.errors import ConfigError
+from twopoint.core.registry import THEORY_ROLE, register, select
 
 
 def population(problem: Problem) -> Population:
@@ -49,31 +34,15 @@ def theory_curves(problem: Problem, method: str, values: dict[str, np.ndarray], 
     return Curves(THEORY, method, steps, problem.record_times, values, np.array([diverged_at]), info or {})
 
 
-def select_predictor(problem: Problem) -> tuple[str, Predictor]:
+def select_predictor(problem: Problem):
     """(method name, predictor) for the problem; raises ConfigError when unavailable."""
-    methods = PREDICTORS.get(problem.regime)
-    if not methods:
-        raise ConfigError("theory.enabled", True, f"no theory for {problem.regime} yet; set theory.enabled=false")
-    if problem.theory_method == "auto":  # the first method that can handle the problem
-        errors = []
-        for name, (fn, check) in methods.items():
-            try:
-                if check is not None:
-                    check(problem)
-                return name, fn
-            except ConfigError as err:
-                errors.append(err)
-        raise errors[0]
-    name = problem.theory_method
-    if name not in methods:
-        raise ConfigError("theory.method", problem.theory_method, f"one of auto, {', '.join(methods)} for {problem.regime}")
-    fn, check = methods[name]
-    if check is not None:
-        check(problem)
-    return name, fn
+    model, regime = problem.regime.split("/")
+    name, impl = select(THEORY_ROLE, model, regime, problem.theory_method, problem=problem)
+    return name, impl.fn
 
 
 def predict(problem: Problem) -> Curves:
+    """The theory curves of ``problem`` by the method ``theory.method`` selects (float64)."""
     return select_predictor(problem)[1](problem)
 
 
@@ -92,7 +61,7 @@ def _online_by_recursion(problem: Problem, method: str) -> Curves:
     return theory_curves(problem, method, {"test_risk": test}, diverged, _online_info(sgd))
 
 
-@register("linear/online", "generating_function")
+@register(THEORY_ROLE, "linear", "online", "generating_function")
 def online_generating_function(problem: Problem) -> Curves:
     """Exact (Gaussian data, any D) second-moment recursion, inverted from its ζ-transform.
 
@@ -105,7 +74,7 @@ def online_generating_function(problem: Problem) -> Curves:
     return theory_curves(problem, "exact second-moment recursion via generating function", {"test_risk": test}, info=_online_info(sgd))
 
 
-@register("linear/online", "recursion")
+@register(THEORY_ROLE, "linear", "online", "recursion")
 def online_recursion(problem: Problem) -> Curves:
     """The same exact theory by direct O(T·D) recursion (a cross-check; slow for large T·D)."""
     return _online_by_recursion(problem, "exact second-moment recursion (direct)")
@@ -116,7 +85,7 @@ def _no_ridge(problem: Problem) -> None:
         raise ConfigError("theory.method", problem.theory_method, "continuous_time needs optim.ridge=0 (use generating_function)")
 
 
-@register("linear/online", "continuous_time", check=_no_ridge)
+@register(THEORY_ROLE, "linear", "online", "continuous_time", check=_no_ridge)
 def online_continuous_time(problem: Problem) -> Curves:
     """Small-learning-rate approximation a_k^t → e^{−2ηλ_k t} (off by 4–67 % at moderate η)."""
     sgd = _online(problem)
@@ -124,8 +93,8 @@ def online_continuous_time(problem: Problem) -> Curves:
     return theory_curves(problem, "continuous-time approximation (small lr)", {"test_risk": test}, info=_online_info(sgd))
 
 
-# --- finite training sets (THEORY §5, §6, §7) ---------------------------------------------------------
-COMPRESS_ABOVE_DIM = 2000  # spectrum compression (THEORY §9.4) changes R(t) by < 1e-5 and is ~60× faster
+# --- finite training sets (docs/theory.md §5, §6, §7) ---------------------------------------------------------
+COMPRESS_ABOVE_DIM = 2000  # spectrum compression (docs/theory.md §9.4) changes R(t) by < 1e-5 and is ~60× faster
 GIVEN_DATA_DRAWS = 32
 GIVEN_FEATURE_DRAWS = 16
 
@@ -185,7 +154,7 @@ def _with_divergence(problem: Problem, method: str, values: dict, info: dict) ->
     return theory_curves(problem, method, values, diverged, info)
 
 
-@register("linear/finite", "deterministic_equivalent")
+@register(THEORY_ROLE, "linear", "finite", "deterministic_equivalent")
 def finite_deterministic_equivalent(problem: Problem) -> Curves:
     """Two-point deterministic equivalent: GF/GD (§5) and C2-closed multi-pass SGD (§6)."""
     pop = _finite_population(problem)
@@ -198,7 +167,7 @@ def _sgd_only(problem: Problem) -> None:
         raise ConfigError("theory.method", problem.theory_method, "given_data is for optim.algorithm=sgd or sgd_epochs")
 
 
-@register("linear/finite", "given_data", check=_sgd_only)
+@register(THEORY_ROLE, "linear", "finite", "given_data", check=_sgd_only)
 def finite_given_data(problem: Problem) -> Curves:
     """C2-closed SGD equations on exactly diagonalised sampled data sets, averaged over draws."""
     o, P = problem.optim, problem.data.n_train
@@ -210,7 +179,7 @@ def finite_given_data(problem: Problem) -> Curves:
                             _finite_info(problem, pop))
 
 
-# --- random features (THEORY §7) -------------------------------------------------------------------
+# --- random features (docs/theory.md §7) -------------------------------------------------------------------
 def _no_covariate_shift(problem: Problem) -> None:
     if problem.data.covariate_shift:
         ts = problem.data
@@ -233,7 +202,7 @@ def _feature_info(problem: Problem, pop: Population) -> dict:
 
 def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str, list[Population]]:
     """Average ``curves_for(feature population)`` over the F of replicas 0..15 (exactly the simulator's F:
-    :mod:`twopoint.features`), or take the one shared F (THEORY §7, §11).  Draws whose dynamics diverge are
+    :mod:`twopoint.features`), or take the one shared F (docs/theory.md §7, §11).  Draws whose dynamics diverge are
     left out of the mean and counted in ``info`` (their probability, not an infinite mean, is what a finite
     set of replicas sees)."""
     d, m = problem.data, problem.model
@@ -250,7 +219,7 @@ def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str, list
     return mean, info, label, draws
 
 
-@register("random_features/online", "deterministic_equivalent", check=_averaged_over_features)
+@register(THEORY_ROLE, "random_features", "online", "deterministic_equivalent", check=_averaged_over_features)
 def rf_online_deterministic_equivalent(problem: Problem) -> Curves:
     """Online SGD over F: generating functions with the nested renormalisation x = ω(1 − d(ω)/N)."""
     o, N = problem.optim, problem.model.n_features
@@ -260,9 +229,9 @@ def rf_online_deterministic_equivalent(problem: Problem) -> Curves:
     return _with_divergence(problem, "DE over F, online SGD (generating function)", {"test_risk": test}, info)
 
 
-@register("random_features/online", "given_features", check=_no_covariate_shift)
+@register(THEORY_ROLE, "random_features", "online", "given_features", check=_no_covariate_shift)
 def rf_online_given_features(problem: Problem) -> Curves:
-    """Exact online theory (THEORY §2) for each sampled F in feature space, averaged over F."""
+    """Exact online theory (docs/theory.md §2) for each sampled F in feature space, averaged over F."""
     o, steps = problem.optim, problem.record_steps
 
     def curves_for(pop: Population) -> dict:
@@ -274,7 +243,7 @@ def rf_online_given_features(problem: Problem) -> Curves:
     return _with_divergence(problem, f"exact online theory given {label}", values, info)
 
 
-@register("random_features/finite", "deterministic_equivalent", check=_averaged_over_features)
+@register(THEORY_ROLE, "random_features", "finite", "deterministic_equivalent", check=_averaged_over_features)
 def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
     """Two-point DE over data and F (nested renormalisation ω → ω1): GF/GD (§7) and multi-pass SGD (§6)."""
     pop, N = _finite_population(problem), problem.model.n_features
@@ -283,7 +252,7 @@ def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
     return _with_divergence(problem, method, _finite_values(problem, pop, N), info)
 
 
-@register("random_features/finite", "given_features", check=_no_covariate_shift)
+@register(THEORY_ROLE, "random_features", "finite", "given_features", check=_no_covariate_shift)
 def rf_finite_given_features(problem: Problem) -> Curves:
     """The linear finite-data DE (over data) in feature space for each sampled F, averaged over F."""
     values, info, label, draws = _given_features(problem, lambda pop: _finite_values(problem, pop))
@@ -295,8 +264,8 @@ def rf_finite_given_features(problem: Problem) -> Curves:
     return _with_divergence(problem, FINITE_METHODS[problem.optim.algorithm] + f", given {label}", values, info)
 
 
-# --- kernel machines (THEORY §8): the linear theory on the kernel's eigen-spectrum ------------------
-@register("kernel/finite", "deterministic_equivalent")
+# --- kernel machines (docs/theory.md §8): the linear theory on the kernel's eigen-spectrum ------------------
+@register(THEORY_ROLE, "kernel", "finite", "deterministic_equivalent")
 def kernel_deterministic_equivalent(problem: Problem) -> Curves:
     """The finite-data DE with Σ = diag(λ_k), λ_k w*_k² = c*_k², σ² → σ² + residual target power
     (:mod:`twopoint.inputs`): it treats the kernel's eigenfeatures as Gaussian (the universality assumption)."""
@@ -307,7 +276,7 @@ def kernel_deterministic_equivalent(problem: Problem) -> Curves:
     return _with_divergence(problem, method, _finite_values(problem, pop), info)
 
 
-register("kernel/finite", "given_data", check=_sgd_only)(finite_given_data)
+register(THEORY_ROLE, "kernel", "finite", "given_data", check=_sgd_only)(finite_given_data)
 # online kernel SGD (circle): the exact Gaussian online theory on the kernel's spectrum, a universality prediction
-register("kernel/online", "generating_function")(online_generating_function)
-register("kernel/online", "recursion")(online_recursion)
+register(THEORY_ROLE, "kernel", "online", "generating_function")(online_generating_function)
+register(THEORY_ROLE, "kernel", "online", "recursion")(online_recursion)

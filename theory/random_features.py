@@ -1,4 +1,4 @@
-"""Random features given F: the exact reduction to linear regression in feature space (THEORY §7).
+"""Random features given F: the exact reduction to linear regression in feature space (docs/theory.md §7).
 
 Model f = v·(Fx), F ∈ R^{N×D} with iid N(0, 1/N) entries, x ~ N(0, Σ), y = w*·x + ε.  Given F the
 features z = Fx ~ N(0, K), K = FΣFᵀ, and y = v*·z + r with v* = K⁺FΣw* and r independent of z
@@ -6,7 +6,7 @@ features z = Fx ~ N(0, K), K = FΣFᵀ, and y = v*·z + r with v* = K⁺FΣw* an
 error of these N features.  The test risk E(f − y)² = (v − v*)ᵀK(v − v*) + A(F) + σ² (test covariance Σ).
 So for each F every linear-regression theory applies in N dimensions to the population
 (eig K, (Uᵀv*)², σ² + A(F)); averaging over the replicas' F (:mod:`twopoint.features`) removes the O(1/N)
-finite-width bias of the deterministic equivalent over F (THEORY §11), and one F gives the exact theory of a
+finite-width bias of the deterministic equivalent over F (docs/theory.md §11), and one F gives the exact theory of a
 run with shared features.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theory.population import Population
+from twopoint.theory.population import Population
 
 
 def feature_population(eigenvalues, teacher, noise_var, features) -> Population:

@@ -1,4 +1,4 @@
-"""Spectral functions of the population and the master equation (THEORY.md §3, §9.1).
+"""Spectral functions of the population and the master equation (docs/theory.md §3, §9.1).
 
 For the population covariance Σ = diag(λ_k) with teacher weights w*_k (all sums over modes k are
 weighted by ``pop.multiplicity``):
@@ -31,8 +31,8 @@ import numpy as np
 from scipy.optimize import brentq
 from threadpoolctl import ThreadpoolController
 
-from theory.errors import ConvergenceError
-from theory.population import Population
+from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.population import Population
 
 _CHUNK_ELEMENTS = 1 << 16  # nodes × modes per work array (1 MiB complex, cache-sized)
 _ARC_STEPS = (12, 48, 192)
@@ -133,7 +133,7 @@ def _inverse_sizes(n_train, n_features):
 
 
 def _master_and_slope(omega, pop, inv_n, inv_p):
-    """s(ω) and ds/dω (THEORY §3)."""
+    """s(ω) and ds/dω (docs/theory.md §3)."""
     d, d2 = _d_and_d2(omega, pop)
     a, b = 1.0 - d * inv_n, 1.0 - d * inv_p
     return omega * a * b, a * b + (d - d2) * (inv_n * b + inv_p * a)
@@ -212,7 +212,7 @@ def _accepted(s, omega, pop, inv_n, inv_p):
 
 @single_threaded_blas
 def solve_master(s, pop: Population, n_train=None, n_features=None):
-    """ω(s) on the physical branch of s = ω (1 − d(ω)/N)(1 − d(ω)/P) (THEORY §9.1).
+    """ω(s) on the physical branch of s = ω (1 − d(ω)/N)(1 − d(ω)/P) (docs/theory.md §9.1).
 
     ``s`` may be any array shape.  Complex input returns complex128; real input returns float64
     (real s ≥ 0 always; real s < 0 only outside the spectrum, see the module docstring).

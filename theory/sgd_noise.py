@@ -1,4 +1,4 @@
-"""Generating-function algebra of the closed C2 equations for multi-pass minibatch SGD (THEORY §6).
+"""Generating-function algebra of the closed C2 equations for multi-pass minibatch SGD (docs/theory.md §6).
 
 Setting: P fixed samples, Σ̂ = XᵀX/P = V diag(κ_j) Vᵀ, b = Xᵀy/P, ridge γ ≥ 0 applied as weight
 decay every step, w ← w − η[ĝ_B + γw], where ĝ_B is the mean gradient of ½(f − y)² over B
@@ -19,7 +19,7 @@ whose ζ-transform (f̃(ζ) = Σ_t f(t)ζ^t) is L̃ = Lf̃ / (1 − ζh k̃_tr) 
 
 The test risk is R(t) = R_GD(t) + Dmean(t) + h Σ_{s<t} k_te(t−1−s) L̂(s), k_te(τ) = Σ_j M̂_jj κ_j a_j^τ
 (M̂ = VᵀMV), so R̃_noise = ζh k̃_te L̃; the term Dmean (the g gᵀ part acting on the mean path) is
-handled by the callers.  For γ = 0 all of this is THEORY §6 verbatim.
+handled by the callers.  For γ = 0 all of this is docs/theory.md §6 verbatim.
 
 Every sum Σ_j ν_j/(1 − ζa_j) is reduced to Stieltjes-type sums at the roots of 1 − ζa(κ):
 with c = η²(1 + 1/B), 1 − ζa(κ) = −ζc(κ + x1)(κ + x2), x1,2 = −[ηϕ ± √((ηϕ)² − c(ϕ² − 1/ζ))]/c,

@@ -1,4 +1,4 @@
-"""Two-point deterministic-equivalent quantities by partial fractions (THEORY.md §4).
+"""Two-point deterministic-equivalent quantities by partial fractions (docs/theory.md §4).
 
 With G = (Σ + κ1)⁻¹, G' = (Σ + κ2)⁻¹, Σ = diag(λ_k), a diagonal test covariance M = diag(λ'_k)
 and teacher w*, every two-point trace or bilinear form is a mode sum Σ_k a_k/((λ_k + κ1)(λ_k + κ2))
@@ -32,8 +32,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from theory.population import Population
-from theory.resolvent import resolvent_moments
+from twopoint.theory.population import Population
+from twopoint.theory.resolvent import resolvent_moments
 
 DIAGONAL_RTOL = 1e-7
 
@@ -126,7 +126,7 @@ def two_point(kappa1, kappa2, pop: Population) -> PairSums:
 
 
 def sandwich_bilinear(kappa1, kappa2, pop: Population, n_train, coefficients):
-    """Deterministic equivalent of Σ_k c_k [λλ'(Σ̂+λ)⁻¹ M (Σ̂+λ')⁻¹]_kk (THEORY §4).
+    """Deterministic equivalent of Σ_k c_k [λλ'(Σ̂+λ)⁻¹ M (Σ̂+λ')⁻¹]_kk (docs/theory.md §4).
 
     For per-mode coefficients c_k (e.g. w*_k² for the bilinear form in w*, ones for the trace)
     this is Σ_k c_k κ1κ2 [λ'_k + (dM/(1 − q)) λ_k] / ((λ_k + κ1)(λ_k + κ2)).

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from compare import Tolerances, evaluate
-from compare.metrics import quantity_metrics
-from twopoint.curves import SIMULATION, THEORY, Curves
+from twopoint.compare import Tolerances, evaluate
+from twopoint.compare.metrics import quantity_metrics
+from twopoint.core.curves import SIMULATION, THEORY, Curves
 
 STEPS = np.array([0, 1, 10, 100])
 
@@ -62,7 +62,7 @@ def test_mean_skips_diverged_replicas_and_table_is_tidy():
 def test_tolerances_must_be_positive():
     from types import SimpleNamespace
 
-    from twopoint.registry import ConfigError
+    from twopoint.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="compare.max_rel_err"):
         Tolerances.from_config(SimpleNamespace(max_rel_err=0.0, max_abs_z=4.0))

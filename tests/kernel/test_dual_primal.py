@@ -11,10 +11,12 @@ import pytest
 import torch
 
 from conftest import make_problem
-from simulate import simulate
-from simulate.kernel import BATCH_STREAM, DATA_STREAM, SAMPLERS, ExactRisk, dual_sgd_step, fourier_modes
-from simulate.rng import integers, normals, permutations, replica_generators
-from twopoint.kernels import harmonic_multiplicity, zonal_series
+from twopoint.simulate import simulate
+from twopoint.core.streams import BATCH_INDICES as BATCH_STREAM
+from twopoint.core.streams import TRAINING_DATA as DATA_STREAM
+from twopoint.simulate.kernel import SAMPLERS, ExactRisk, dual_sgd_step, fourier_modes
+from twopoint.simulate.rng import integers, normals, permutations, replica_generators
+from twopoint.data.kernels import harmonic_multiplicity, zonal_series
 
 CPU, F64 = torch.device("cpu"), torch.float64
 SMALL = ("experiment=kernel_circle", "model.kernel.frequencies=6", "data.n_train=20", "sim.replicas=3", "sim.device=cpu",

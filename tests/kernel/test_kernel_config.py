@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import make_problem
-from twopoint.registry import ConfigError
+from twopoint.core.errors import ConfigError
 
 
 @pytest.mark.parametrize("experiment", ["kernel_circle", "kernel_sphere", "kernel_digits"])

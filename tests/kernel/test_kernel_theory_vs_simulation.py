@@ -1,4 +1,4 @@
-"""Kernel machines on the circle and on S² vs the linear theory on their spectra (THEORY §8), at CI size.
+"""Kernel machines on the circle and on S² vs the linear theory on their spectra (docs/theory.md §8), at CI size.
 
 Tolerance per recorded point: |mean − theory| ≤ 4·stderr + BIAS·|theory|, as for the Gaussian finite-data tests
 (4 stderr: Monte-Carlo error over ~20 points; BIAS = 3 %: the deterministic equivalent's own finite-size error).
@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from conftest import make_problem
-from simulate import simulate
-from theory.predict import predict
+from twopoint.simulate import simulate
+from twopoint.theory.predict import predict
 
 K, BIAS = 4.0, 0.03
 COMMON = ("data.n_train=100", "sim.replicas=200", "record.points=20", "sim.device=cpu")
@@ -45,7 +45,7 @@ def test_kernel_matches_theory(case):
     p = make_problem(*overrides)
     th = predict(p)
     if p.optim.algorithm == "sgd":
-        assert p.optim.lr <= 0.6 * th.info["sgd_critical_lr"]  # benign region (THEORY §6)
+        assert p.optim.lr <= 0.6 * th.info["sgd_critical_lr"]  # benign region (docs/theory.md §6)
     sim = simulate(p)
     for q in ("test_risk", "train_loss"):
         assert worst(sim, th, q) <= 1.0, f"{q}: violation ratio {worst(sim, th, q):.2f}"

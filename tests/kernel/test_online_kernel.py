@@ -19,13 +19,14 @@ import pytest
 import torch
 
 from conftest import make_problem
-from simulate import simulate
-from simulate.kernel import fourier_modes
-from simulate.kernel_online import INDEX_STREAM, NOISE_STREAM
-from simulate.rng import integers, normals, replica_generators
+from twopoint.simulate import simulate
+from twopoint.simulate.kernel import fourier_modes
+from twopoint.core.streams import POOL_INDICES as INDEX_STREAM
+from twopoint.core.streams import POOL_LABEL_NOISE as NOISE_STREAM
+from twopoint.simulate.rng import integers, normals, replica_generators
 from test_dual_primal import chebyshev_gram
-from theory.predict import predict
-from twopoint.kernels import dot_product_eigenvalues
+from twopoint.theory.predict import predict
+from twopoint.data.kernels import dot_product_eigenvalues
 
 CPU, F64 = torch.device("cpu"), torch.float64
 ONLINE = ("experiment=kernel_circle", "data.n_train=null", "sim.device=cpu")

@@ -11,7 +11,7 @@ from scipy.special import eval_chebyt, eval_gegenbauer
 import torch
 
 from conftest import make_problem
-from twopoint.kernels import (circle_mode_eigenvalues, dot_product_eigenvalues, dot_product_profile, harmonic_multiplicity,
+from twopoint.data.kernels import (circle_mode_eigenvalues, dot_product_eigenvalues, dot_product_profile, harmonic_multiplicity,
                               zonal_series, zonal_sums, zonal_table)
 
 CIRCLE = ("data=circle", "model=kernel", "model.kernel.frequencies=40")

@@ -5,9 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from compare.universality import equivalence_gap, gaussian_equivalent, main
+from twopoint.cli.universality import main
+from twopoint.compare.universality import equivalence_gap, gaussian_equivalent
 from conftest import make_problem
-from twopoint.curves import SIMULATION, THEORY, Curves
+from twopoint.core.curves import SIMULATION, THEORY, Curves
 
 STEPS = np.array([0, 1, 10, 100])
 

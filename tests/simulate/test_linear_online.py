@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from conftest import make_problem
-from simulate import simulate
+from twopoint.simulate import simulate
 
 SMALL = ("data.dim=20", "optim.steps=60", "sim.replicas=8", "record.points=15", "sim.device=cpu")
 
@@ -63,7 +63,7 @@ def test_ridge_and_noise_free_single_sample_update_matches_hand_computation():
     """One SGD step with B = 1, σ = 0 from w = 0: w_1 = η y x, so e_1 = η (x·w*) x − w*."""
     p = make_problem("data.dim=5", "optim.steps=1", "sim.replicas=2", "record.points=2", "optim.batch_size=1", "data.noise_std=0")
     c = simulate(p)
-    from simulate.rng import normals, replica_generators
+    from twopoint.simulate.rng import normals, replica_generators
 
     z = normals(replica_generators(p.seed, 2, torch.device("cpu")), (1, 1, 6), torch.device("cpu")).double().numpy()
     x = z[:, 0, 0, :5] * np.sqrt(p.data.eigenvalues)

@@ -9,14 +9,14 @@ import pytest
 import scipy.linalg
 import torch
 
-import simulate.data as sim_data
+import twopoint.simulate.data as sim_data
 from conftest import assert_replicas_match, make_problem
-from simulate import simulate
-from simulate.fixed_design import BATCH_STREAM
-from simulate.linear_finite import draw_data
-from simulate.random_features import draw_features
-from twopoint.features import FEATURE_STREAM
-from simulate.rng import integers, normals, replica_generators
+from twopoint.simulate import simulate
+from twopoint.core.streams import BATCH_INDICES as BATCH_STREAM
+from twopoint.simulate.linear_finite import draw_data
+from twopoint.simulate.random_features import draw_features
+from twopoint.core.streams import FEATURES as FEATURE_STREAM
+from twopoint.simulate.rng import integers, normals, replica_generators
 
 CPU = torch.device("cpu")
 RF = ("model=random_features", "data.dim=12", "model.n_features=20", "sim.replicas=3", "record.points=15", "optim.steps=100",

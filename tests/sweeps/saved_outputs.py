@@ -1,4 +1,4 @@
-"""Synthetic saved outputs: run directories written by the real writers (``compare.write_outputs``,
+"""Synthetic saved outputs: run directories written by the real writers (``twopoint.report.outputs.write_outputs``,
 ``twopoint.status``) from analytic curves, so figure code can be tested without running anything."""
 
 from __future__ import annotations
@@ -9,11 +9,12 @@ import numpy as np
 import yaml
 from omegaconf import OmegaConf
 
-from compare import Tolerances, evaluate, write_outputs
+from twopoint.compare import Tolerances, evaluate
+from twopoint.report.outputs import write_outputs
 from conftest import compose_config
-from twopoint.curves import SIMULATION, THEORY, Curves
-from twopoint.problem import build_problem
-from twopoint.status import write_status
+from twopoint.core.curves import SIMULATION, THEORY, Curves
+from twopoint.data.build import build_problem
+from twopoint.report.status import write_status
 
 
 def power_law(steps, slope: float, floor: float = 0.0, scale: float = 1.0) -> np.ndarray:

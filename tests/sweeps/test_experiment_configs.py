@@ -9,17 +9,19 @@ from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from compare.recipes import RECIPES
+from twopoint.report.recipes import RECIPES
 from conftest import REPO, compose_config
-from simulate import select_simulator
-from theory.predict import select_predictor
-from twopoint.app import CONFIG_DIR
-from twopoint.problem import build_problem
+from twopoint.simulate import select_simulator
+from twopoint.theory.predict import select_predictor
+from twopoint.api import CONFIG_DIR
+from twopoint.core.config import register_configs
+from twopoint.data.build import build_problem
 
 EXPERIMENTS = sorted(p.stem for p in (REPO / "configs" / "experiment").glob("*.yaml"))
 
 
 def sweep_cells(name: str) -> list[list[str]]:
+    register_configs()
     with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
         cfg = compose("config", overrides=[f"experiment={name}"], return_hydra_config=True)
     params = cfg.hydra.sweeper.params or {}

@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from compare.scaling import theory_slopes
+from twopoint.compare.scaling import theory_slopes
 from conftest import compose_config
 from saved_outputs import power_law, write_run, write_sweep
-from twopoint.cli import figure_main
+from twopoint.cli.tools import figure_main
 
 SMALL = ["record.points=15", "optim.steps=200"]
 
@@ -95,15 +95,13 @@ def test_unknown_recipe_is_a_clear_error(tmp_path, capsys):
 
 
 def test_venue_sizes_figures_to_its_text_width():
-    from compare import style
+    from twopoint.report import style
 
     try:
         style.use_venue("neurips2024")
-        style.apply()
         assert style.panel_size(2, 1)[0] == pytest.approx(5.5, rel=1e-6)  # NeurIPS text width in inches
     finally:
         style.use_venue(None)
-        style.apply()
     assert style.panel_size(2, 1) == (2 * style.PANEL[0], style.PANEL[1])
     with pytest.raises(ValueError, match="neurips2024"):
         style.use_venue("no_such_venue")

@@ -8,11 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import simulate
-import theory.predict
-from compare.regression import compare_to_reference
-from conftest import REPO
-from twopoint.regress import load_cases, main
+import twopoint.simulate as simulate
+import twopoint.theory.predict as theory_predict
+from twopoint.compare.regression import compare_to_reference
+from twopoint.cli.regress import CASES
+from twopoint.cli.regress import load_cases, main
 
 CASE = "online_sgd"
 
@@ -20,8 +20,8 @@ CASE = "online_sgd"
 @pytest.fixture
 def references(tmp_path):
     """A private copy of the stored reference set (cases.yaml and the case's curves)."""
-    shutil.copy(REPO / "regression" / "cases.yaml", tmp_path / "cases.yaml")
-    shutil.copy(REPO / "regression" / f"{CASE}.csv", tmp_path / f"{CASE}.csv")
+    shutil.copy(CASES.parent / "cases.yaml", tmp_path / "cases.yaml")
+    shutil.copy(CASES.parent / f"{CASE}.csv", tmp_path / f"{CASE}.csv")
     return tmp_path / "cases.yaml"
 
 
@@ -43,8 +43,8 @@ def _scaled(select, factor):
 
 
 def test_every_stored_case_has_its_reference():
-    for name in load_cases(REPO / "regression" / "cases.yaml"):
-        curves = pd.read_csv(REPO / "regression" / f"{name}.csv")
+    for name in load_cases(CASES.parent / "cases.yaml"):
+        curves = pd.read_csv(CASES.parent / f"{name}.csv")
         assert {"simulation", "theory"} <= set(curves.source)
         assert (curves[curves.source == "simulation"].query("step > 0").stderr > 0).all()
 
@@ -62,14 +62,14 @@ def test_injected_simulation_regression_fails_with_a_report(references, capsys, 
 
 
 def test_injected_theory_regression_fails_with_a_report(references, capsys, monkeypatch):
-    monkeypatch.setattr(theory.predict, "select_predictor", _scaled(theory.predict.select_predictor, 1.001))
+    monkeypatch.setattr(theory_predict, "select_predictor", _scaled(theory_predict.select_predictor, 1.001))
     assert main(["--cases", str(references), "--only", CASE]) == 1
     out = capsys.readouterr().out
     assert "theory points with relative difference > 1e-06" in out
 
 
 def test_reference_tolerance_scales_with_the_stored_standard_error():
-    ref = pd.read_csv(REPO / "regression" / f"{CASE}.csv")
+    ref = pd.read_csv(CASES.parent / f"{CASE}.csv")
     sim = (ref.source == "simulation") & (ref.step > 0)
     combined = np.sqrt(2) * ref.stderr.where(sim, 0.0)  # new and stored runs with equal standard errors
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compare.scaling import compute_frontier, fit_frontier, fit_power_law, fit_replicas, theory_slopes
+from twopoint.compare.scaling import compute_frontier, fit_frontier, fit_power_law, fit_replicas, theory_slopes
 
 STEPS = np.unique(np.geomspace(1, 3000, 50).round())
 
@@ -66,6 +66,6 @@ def test_frontier_of_a_known_compute_law():
 
 
 def test_theory_slopes():
-    s = theory_slopes(1.5, 1.5)  # THEORY §11: α = β = 1.5
+    s = theory_slopes(1.5, 1.5)  # docs/theory.md §11: α = β = 1.5
     assert s == pytest.approx({"risk_vs_time": -1 / 3, "approximation_vs_size": -0.5, "loss_vs_compute": -0.2,
                                "optimal_size_vs_compute": 0.4})

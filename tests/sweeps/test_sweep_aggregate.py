@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from compare.aggregate import collect
+from twopoint.report.aggregate import collect
 from conftest import run_cli
-from twopoint.cli import aggregate_main
+from twopoint.cli.tools import aggregate_main
 
 # sgd_epochs needs B <= P: the cell (B=30, P=20) is invalid, the other three run
 GRID = ("data.dim=20", "optim.steps=30", "sim.replicas=8", "record.points=10", "sim.device=cpu",

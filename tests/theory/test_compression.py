@@ -1,13 +1,13 @@
-"""Spectrum compression (THEORY §9.4)."""
+"""Spectrum compression (docs/theory.md §9.4)."""
 
 import numpy as np
 
-from theory.compression import compress_population
-from theory.equivalents import sampled_top_eigenvalue
-from theory.finite_data import gradient_descent, gradient_flow
-from theory.multipass_sgd import online_sgd_equivalent
-from theory.population import Population
-from theory.resolvent import solve_master
+from twopoint.theory.compression import compress_population
+from twopoint.theory.equivalents import sampled_top_eigenvalue
+from twopoint.theory.finite_data import gradient_descent, gradient_flow
+from twopoint.theory.multipass_sgd import online_sgd_equivalent
+from twopoint.theory.population import Population
+from twopoint.theory.resolvent import solve_master
 
 
 def powerlaw(dim, alpha=1.5, beta=1.2, test_alpha=1.3, noise_var=0.09):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from theory.contours import invert_generating_function, invert_laplace
+from twopoint.theory.contours import invert_generating_function, invert_laplace
 
 STEPS = np.unique(np.r_[np.arange(0, 40), np.geomspace(1, 1e5, 60).astype(int)])
 

@@ -1,17 +1,17 @@
-"""Full-batch gradient flow / GD with finite data (THEORY §5, §9.2–§9.3)."""
+"""Full-batch gradient flow / GD with finite data (docs/theory.md §5, §9.2–§9.3)."""
 
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from theory.finite_data import (
+from twopoint.theory.finite_data import (
     gd_stability_edge,
     gradient_descent,
     gradient_flow,
     static_limit,
 )
-from theory.equivalents import sampled_top_eigenvalue
-from theory.population import Population
+from twopoint.theory.equivalents import sampled_top_eigenvalue
+from twopoint.theory.population import Population
 
 
 def powerlaw(dim, alpha=1.5, beta=1.2, noise_var=0.09, test_alpha=None):

@@ -1,12 +1,12 @@
-"""Multi-pass minibatch SGD theory (THEORY §6): algebra, limits, both methods, simulation, stability."""
+"""Multi-pass minibatch SGD theory (docs/theory.md §6): algebra, limits, both methods, simulation, stability."""
 
 import numpy as np
 import pytest
 
-from theory.finite_data import gradient_descent
-from theory.multipass_sgd import (_check, _Sample, _sample_curves, multipass_sgd, multipass_sgd_given_data,
+from twopoint.theory.finite_data import gradient_descent
+from twopoint.theory.multipass_sgd import (_check, _Sample, _sample_curves, multipass_sgd, multipass_sgd_given_data,
                                   sgd_critical_lr, sgd_stability_margin)
-from theory.population import Population
+from twopoint.theory.population import Population
 
 
 def powerlaw(dim, alpha=1.5, beta=1.2, noise_std=0.1):

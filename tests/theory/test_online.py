@@ -1,10 +1,10 @@
-"""Exact online-SGD theory (THEORY §2): recursion, generating function, stability, limits."""
+"""Exact online-SGD theory (docs/theory.md §2): recursion, generating function, stability, limits."""
 
 import numpy as np
 import pytest
 
-from theory.online import OnlineSGD
-from theory.population import Population
+from twopoint.theory.online import OnlineSGD
+from twopoint.theory.population import Population
 
 
 def small_population(D=20, noise=0.3, shift=False, seed=0):

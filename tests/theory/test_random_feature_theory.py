@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from theory.equivalents import RandomFeatures, approximation_error, feature_space, sampled_top_eigenvalue
-from theory.finite_data import gradient_descent, gradient_flow, static_limit
-from theory.multipass_sgd import multipass_sgd, online_sgd_equivalent
-from theory.online import OnlineSGD
-from theory.population import Population
-from theory.random_features import feature_population
-from theory.resolvent import solve_master
+from twopoint.theory.equivalents import RandomFeatures, approximation_error, feature_space, sampled_top_eigenvalue
+from twopoint.theory.finite_data import gradient_descent, gradient_flow, static_limit
+from twopoint.theory.multipass_sgd import multipass_sgd, online_sgd_equivalent
+from twopoint.theory.online import OnlineSGD
+from twopoint.theory.population import Population
+from twopoint.theory.random_features import feature_population
+from twopoint.theory.resolvent import solve_master
 
 D = 300
 K = np.arange(1, D + 1)

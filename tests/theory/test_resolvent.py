@@ -1,12 +1,12 @@
-"""Spectral functions and the master-equation solver (THEORY §3, §9.1)."""
+"""Spectral functions and the master-equation solver (docs/theory.md §3, §9.1)."""
 
 import numpy as np
 import pytest
 
-from theory.errors import ConvergenceError
-from theory.equivalents import sampled_top_eigenvalue
-from theory.population import Population
-from theory.resolvent import (
+from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.equivalents import sampled_top_eigenvalue
+from twopoint.theory.population import Population
+from twopoint.theory.resolvent import (
     critical_omega,
     omega1,
     solve_master,

@@ -1,11 +1,11 @@
-"""Two-point quantities (THEORY §4): partial fractions, diagonal limits, Monte-Carlo check."""
+"""Two-point quantities (docs/theory.md §4): partial fractions, diagonal limits, Monte-Carlo check."""
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from theory.population import Population
-from theory.resolvent import solve_master, spectral_d, spectral_E, spectral_e2
-from theory.two_point import (
+from twopoint.theory.population import Population
+from twopoint.theory.resolvent import solve_master, spectral_d, spectral_E, spectral_e2
+from twopoint.theory.two_point import (
     PairSums,
     anchored_mode_sums,
     mode_sums,
@@ -45,7 +45,7 @@ def test_diagonal_limits_against_finite_differences():
         diag = two_point(kappa, kappa, POP)  # diagonal-limit branch
         for a, b in zip(near, diag):
             np.testing.assert_allclose(a, b, rtol=1e-7)
-        # THEORY §4 forms: P q → d + κ d'(κ),  κκ' w*ᵀΣGG'w* → E − κ e2
+        # docs/theory.md §4 forms: P q → d + κ d'(κ),  κκ' w*ᵀΣGG'w* → E − κ e2
         d_prime = (spectral_d(kappa + h, POP) - spectral_d(kappa - h, POP)) / (2 * h)
         np.testing.assert_allclose(diag.sigma_sigma, spectral_d(kappa, POP) + kappa * d_prime, rtol=1e-7)
         np.testing.assert_allclose(kappa**2 * diag.teacher_sigma,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 def aggregate_main(argv: list[str] | None = None) -> int:
-    from compare.aggregate import collect, summary, write_aggregate
+    from twopoint.report.aggregate import collect, summary, write_aggregate
 
     parser = argparse.ArgumentParser(prog="twopoint-aggregate", description=(
         "Collect every job of a sweep (overrides, status, metrics, curves) into jobs/sweep tables "
@@ -35,9 +35,9 @@ def aggregate_main(argv: list[str] | None = None) -> int:
 
 
 def figure_main(argv: list[str] | None = None) -> int:
-    from compare import style
-    from compare.recipes import RECIPES, draw
-    from twopoint.registry import ConfigError
+    from twopoint.report import style
+    from twopoint.report.recipes import RECIPES, draw
+    from twopoint.core.errors import ConfigError
 
     parser = argparse.ArgumentParser(prog="twopoint-figure", description=(
         "Draw a figure recipe (configs/experiment/<recipe>.yaml) from saved outputs; prints the numbers it shows."))
@@ -65,5 +65,5 @@ def figure_main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     commands = {"aggregate": aggregate_main, "figure": figure_main}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
-        sys.exit(f"usage: python -m twopoint.cli {{{','.join(commands)}}} ...")
+        sys.exit(f"usage: python -m twopoint.cli.tools {{{','.join(commands)}}} ...")
     sys.exit(commands[sys.argv[1]](sys.argv[2:]))

@@ -1,24 +1,20 @@
-"""The Problem: one validated, immutable description shared by ``simulate`` and ``theory``.
+"""Build the :class:`~twopoint.core.problem.Problem` from a config: validate every key, resolve spectra and inputs.
 
-Built once from the (Hydra) config by :func:`build_problem`; every check runs before any
-compute and raises :class:`~twopoint.registry.ConfigError` naming the key, the value and what
-is allowed.  Conventions (THEORY.md §1): x ~ N(0, Σ) with Σ = diag(eigenvalues); y = w*·x + ε,
-ε ~ N(0, noise_std²); per-sample loss ½(f − y)²; test risk E(f − y)² under the test covariance
-Σ' = diag(test_eigenvalues) (includes σ²); time = lr × step for discrete algorithms.
+Every check runs before any compute and raises :class:`~twopoint.core.errors.ConfigError` naming the key,
+the value and what is allowed.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
-from twopoint.config import TwopointConfig
-from twopoint.inputs import InputSpec, build_inputs
-from twopoint.registry import ConfigError
-from twopoint.spectra import build_spectrum, build_teacher
+from twopoint.core.config import TwopointConfig
+from twopoint.core.errors import ConfigError
+from twopoint.core.problem import DataSpec, ModelSpec, OptimSpec, Problem, SimSpec, log_grid
+from twopoint.data.inputs import build_inputs
+from twopoint.data.spectra import build_spectrum, build_teacher
 
 ONLINE_ALGORITHMS = ("sgd",)
 FINITE_DATA_ALGORITHMS = ("sgd", "sgd_epochs", "gd", "gradient_flow")
@@ -27,90 +23,6 @@ MODELS = ("linear", "random_features", "kernel")
 INPUT_KINDS = ("gaussian", "circle", "sphere", "digits")
 DEVICES = ("auto", "cpu", "cuda")
 DTYPES = ("float64", "float32")
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    eigenvalues: np.ndarray
-    teacher: np.ndarray
-    noise_std: float
-    test_eigenvalues: np.ndarray
-    n_train: int | None
-    inputs: InputSpec | None = None  # non-Gaussian inputs of a kernel machine (eigenvalues/teacher: its spectrum)
-
-    @property
-    def dim(self) -> int:
-        return self.eigenvalues.size
-
-    @property
-    def online(self) -> bool:
-        return self.n_train is None
-
-    @property
-    def covariate_shift(self) -> bool:
-        return not np.array_equal(self.eigenvalues, self.test_eigenvalues)
-
-    @property
-    def initial_risk(self) -> float:
-        """Test risk of w = 0: w*ᵀΣ'w* + σ²."""
-        return float(np.sum(self.test_eigenvalues * self.teacher**2) + self.noise_std**2)
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """``kind`` and, for random features, the width N and whether F is shared by all replicas."""
-
-    kind: str
-    n_features: int | None = None
-    share_features: bool = False
-
-
-@dataclass(frozen=True)
-class OptimSpec:
-    algorithm: str
-    lr: float
-    batch_size: int
-    steps: int
-    ridge: float
-
-
-@dataclass(frozen=True)
-class SimSpec:
-    enabled: bool
-    replicas: int
-    device: str
-    dtype: str
-    progress: bool | None
-    chunk_mib: int
-    data_gib: float
-
-
-@dataclass(frozen=True)
-class Problem:
-    seed: int
-    data: DataSpec
-    model: ModelSpec
-    optim: OptimSpec
-    sim: SimSpec
-    theory_enabled: bool
-    theory_method: str
-    record_steps: np.ndarray
-
-    @property
-    def regime(self) -> str:
-        """``<model kind>/online`` or ``<model kind>/finite``: the key of the simulator and theory registries."""
-        return f"{self.model.kind}/{'online' if self.data.online else 'finite'}"
-
-    @property
-    def record_times(self) -> np.ndarray:
-        """Physical time lr × step of the recorded steps."""
-        return self.optim.lr * self.record_steps.astype(np.float64)
-
-
-def log_grid(steps: int, points: int) -> np.ndarray:
-    """About ``points`` log-spaced integer steps in [0, steps], 0 and ``steps`` included."""
-    inner = np.rint(np.geomspace(1, steps, max(points - 1, 1))).astype(np.int64)
-    return np.unique(np.concatenate([[0], inner, [steps]]))
 
 
 def _positive(key: str, value, integer: bool = False):
@@ -128,7 +40,7 @@ def _choice(key: str, value, allowed) -> str:
 
 
 def _build_kernel_data(cfg, seed: int, kind: str) -> DataSpec:
-    """Kernel machine on ``circle``/``sphere``/``digits`` inputs: the kernel's eigen-spectrum and target (THEORY §8)."""
+    """Kernel machine on ``circle``/``sphere``/``digits`` inputs: the kernel's eigen-spectrum and target (docs/theory.md §8)."""
     d = cfg.data
     if cfg.model.kind != "kernel":
         raise ConfigError("model.kind", cfg.model.kind, f"kernel for data.kind={kind} (only kernel machines take non-Gaussian inputs)")
@@ -196,12 +108,7 @@ def _build_sim(cfg) -> SimSpec:
     _positive("sim.replicas", s.replicas, integer=True)
     _positive("sim.chunk_mib", s.chunk_mib, integer=True)
     _positive("sim.data_gib", s.data_gib)
-    device = _choice("sim.device", s.device, DEVICES)
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ConfigError("sim.device", device, "cuda needs a visible CUDA GPU; use auto or cpu here")
+    device = _choice("sim.device", s.device, DEVICES)  # whether a GPU is visible: twopoint.simulate.device
     return SimSpec(bool(s.enabled), int(s.replicas), device, _choice("sim.dtype", s.dtype, DTYPES), s.progress,
                    int(s.chunk_mib), float(s.data_gib))
 

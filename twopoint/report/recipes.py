@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 
-from compare import style
-from compare.aggregate import DIVERGED, OK, Sweep, collect, with_config
-from compare.figures import LABELS, band
-from compare.scaling import compute_frontier, fit_power_law, fit_replicas, theory_slopes
-from compare.sweep_figures import (AXIS_LABELS, STATIC_MARK, THEORY_ENTRY, THEORY_MARK, legend, ordered,
+from twopoint.report import style
+from twopoint.report.aggregate import DIVERGED, OK, Sweep, collect, with_config
+from twopoint.report.figures import LABELS, band
+from twopoint.compare.scaling import compute_frontier, fit_power_law, fit_replicas, theory_slopes
+from twopoint.report.sweep_figures import (AXIS_LABELS, STATIC_MARK, THEORY_ENTRY, THEORY_MARK, legend, ordered,
                                    plot_sweep_curves, select, value_label)
-from twopoint.registry import Registry
+from twopoint.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ def recipe(name: str, *keys: str):
     return add
 
 
+@style.styled
 def draw(name: str, *paths, **options):
     """(figure, report) of recipe ``name`` from sweep or run directories."""
     rec = RECIPES.get(name, "recipe")
@@ -56,7 +57,6 @@ def draw(name: str, *paths, **options):
     done = sweep.jobs.status.isin([OK, DIVERGED])
     if not done.any():
         raise ValueError(f"no finished job under {', '.join(map(str, paths))}")
-    style.apply()
     return rec.draw(_finished(sweep), options)
 
 
@@ -86,7 +86,7 @@ def online_batch(sweep: Sweep, options: dict):
     key = "optim.batch_size"
     table = sweep.table.assign(samples=sweep.table.step * sweep.table[key])
     values = ordered(sweep.jobs[key])
-    fig, axes = plt.subplots(1, 2, figsize=style.panel_size(2, 1), sharey=True, layout="constrained")
+    fig, axes = style.subplots(1, 2, figsize=style.panel_size(2, 1), sharey=True, layout="constrained")
     for ax, x in zip(axes, ("step", "samples")):
         plot_sweep_curves(ax, table, key, "test_risk", x=x)
     axes[0].set_ylabel(LABELS["test_risk"])
@@ -115,7 +115,7 @@ def finite_data(sweep: Sweep, options: dict):
     def label(k, v):
         return f"P = {v} = {_fraction_of(v, dim, 'D')}"
 
-    fig, axes = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
+    fig, axes = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     for ax, q in zip(axes, ("test_risk", "train_loss")):
         plot_sweep_curves(ax, sweep.table, key, q, label=label)
         for v, c in zip(values, colors):
@@ -146,7 +146,7 @@ def rf_size(sweep: Sweep, options: dict):
     P = jobs["data.n_train"].iloc[0]
     values = ordered(jobs[key])
     colors = _colors(values)
-    fig, (ax_t, ax_n) = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
+    fig, (ax_t, ax_n) = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     plot_sweep_curves(ax_t, sweep.table, key, "test_risk")
     ax_t.set_ylabel(LABELS["test_risk"])
     simulated = "test_risk.final_simulation" in jobs and bool(jobs["test_risk.final_simulation"].notna().any())
@@ -194,7 +194,7 @@ def covariate_shift(sweep: Sweep, options: dict):
     def label(k, v):
         return f"α′ = {v:g}" + (" (Σ′ = Σ)" if v == train_alpha else "")
 
-    fig, (ax, ax_r) = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
+    fig, (ax, ax_r) = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     plot_sweep_curves(ax, sweep.table, key, "test_risk", label=label)
     ax.set_ylabel("test risk under Σ′")
     legend(ax, [(label(key, v), c) for v, c in zip(values, colors)], [("simulation ±2 se", {"ls": "-"}), THEORY_ENTRY])
@@ -236,7 +236,7 @@ def _local_slope(x, y):
 def scaling_time(sweep: Sweep, options: dict):
     """Left: R(t) − R∞ with the power laws fitted over the window (shaded).  Right: the local slope
     d log(R − R∞)/d log t of simulation and theory against the asymptotic −(β−1)/α."""
-    fig, (ax, ax_s) = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
+    fig, (ax, ax_s) = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     lines = ["slope of R(t) − R∞ over the window (simulation: replica bootstrap, ± 1 se and 95 % interval)"]
     jobs = sweep.jobs
     for (_, job), color in zip(jobs.iterrows(), _colors(jobs)):
@@ -296,7 +296,7 @@ def frontier(sweep: Sweep, options: dict):
     job = sweep.jobs.iloc[0]
     predicted = theory_slopes(job["data.spectrum.alpha"], job["data.teacher.beta"])
     norm = LogNorm(sizes[0], sizes[-1])
-    fig, (ax, ax_n) = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
+    fig, (ax, ax_n) = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     for n in sizes:
         c = curves[(curves["size"] == n) & (curves.step > 0)]
         ax.plot(c.step * c.batch_size * n, c.value, color=style.PALETTE(0.1 + 0.8 * norm(n)), lw=1.0)
@@ -308,7 +308,7 @@ def frontier(sweep: Sweep, options: dict):
                label=f"fit: slope {fit.slope:.3f} (shifted ×1.3)")
         a.axvspan(*window, color="0.93", zorder=0)
     ax_n.step(front.compute, front["size"], where="mid", color="k", label="optimal N")
-    sm = plt.cm.ScalarMappable(norm=norm, cmap=style.PALETTE)
+    sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=style.PALETTE)
     fig.colorbar(sm, ax=ax, label="N")
     ax.set(xscale="log", yscale="log", xlabel="compute C = B·t·N", ylabel=f"{LABELS['test_risk']} (theory)")
     ax_n.set(xscale="log", yscale="log", xlabel="compute C = B·t·N", ylabel="compute-optimal N*")

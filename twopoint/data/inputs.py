@@ -1,4 +1,4 @@
-"""Non-Gaussian inputs for kernel machines, resolved into an eigen-spectrum and a teacher (THEORY.md §8).
+"""Non-Gaussian inputs for kernel machines, resolved into an eigen-spectrum and a teacher (docs/theory.md §8).
 
 A kernel machine is linear regression in the kernel's eigenfeatures ψ_k(x) = √λ_k e_k(x): with the Mercer
 decomposition K(x, x') = Σ_k λ_k e_k(x) e_k(x') under the input distribution (E e_j e_k = δ_jk) and the
@@ -29,10 +29,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from twopoint.kernels import (DOT_PRODUCT, RADIAL, circle_mode_eigenvalues, dot_product_eigenvalues, euclidean_gram,
+from twopoint.data.kernels import (DOT_PRODUCT, RADIAL, circle_mode_eigenvalues, dot_product_eigenvalues, euclidean_gram,
                               harmonic_multiplicity)
-from twopoint.registry import ConfigError, Registry
-from twopoint.spectra import build_spectrum, build_teacher
+from twopoint.core.errors import ConfigError
+from twopoint.core.registry import Registry
+from twopoint.data.spectra import build_spectrum, build_teacher
 
 INPUTS: Registry = Registry("input distribution")
 KERNELS_FOR = {"circle": ("periodic",), "sphere": DOT_PRODUCT, "digits": RADIAL}

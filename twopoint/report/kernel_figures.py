@@ -1,4 +1,4 @@
-"""The eigen-data of a kernel problem (THEORY §8): its spectrum and the task–model alignment.
+"""The eigen-data of a kernel problem (docs/theory.md §8): its spectrum and the task–model alignment.
 
 Modes are ordered by decreasing eigenvalue λ_k.  Alignment: the cumulative target power
 C(k) = Σ_{j≤k} c*_j² / E y*², the fraction of the target a learner that fits the top k modes captures;
@@ -9,20 +9,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from compare import style
-from twopoint.inputs import InputSpec
+from twopoint.report import style
+from twopoint.data.inputs import InputSpec
 
 
+@style.styled
 def spectrum_figure(inputs: InputSpec, title: str = ""):
     """Two panels: λ_k against k (log-log) and C(k) against k (log x)."""
-    style.apply()
     order = np.argsort(inputs.eigenvalues)[::-1]
     lam, power = inputs.eigenvalues[order], inputs.coefficients[order] ** 2
     k = np.arange(1, lam.size + 1)
-    fig, (left, right) = plt.subplots(1, 2, figsize=style.panel_size(2, 1))
+    fig, (left, right) = style.subplots(1, 2, figsize=style.panel_size(2, 1))
     c0, c1 = style.colors(2)
     left.loglog(k, lam, color=c0, label="kernel eigenvalue λ_k")
     shown = power > 0

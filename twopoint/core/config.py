@@ -118,7 +118,7 @@ class ModelConfig:
     (E FᵀF = I, so N → ∞ recovers ``linear``); N = ``n_features``.  Each replica draws its own F
     unless ``share_features`` (one F for all replicas: the "given F" view).
 
-    ``kernel``: f = Σ_i a_i K(x_i, ·) over the P training inputs, a_0 = 0, SGD on a (THEORY §8).
+    ``kernel``: f = Σ_i a_i K(x_i, ·) over the P training inputs, a_0 = 0, SGD on a (docs/theory.md §8).
     """
 
     kind: str = "linear"

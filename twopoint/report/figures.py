@@ -4,12 +4,20 @@ the static t → ∞ limit (when the theory provides one) as a thin horizontal l
 from __future__ import annotations
 
 import numpy as np
-import matplotlib.pyplot as plt
 
-from compare import style
-from twopoint.curves import Curves
+from twopoint.report import style
+from twopoint.core.curves import Curves
 
 LABELS = {"test_risk": "test risk", "train_loss": "train loss"}
+
+
+def run_title(problem) -> str:
+    """One line naming the model, algorithm and sizes of a run, e.g. ``linear sgd, D=500, online, B=16, lr=0.88``."""
+    o = problem.optim
+    data = "online" if problem.data.online else f"P={problem.data.n_train}"
+    batch = f", B={o.batch_size}" if o.algorithm.startswith("sgd") else ""
+    model = problem.model.kind + (f" N={problem.model.n_features}" if problem.model.n_features else "")
+    return f"{model} {o.algorithm}, D={problem.data.dim}, {data}{batch}, lr={o.lr:g}"
 
 
 def band(ax, x, mean, se, color) -> None:
@@ -21,10 +29,10 @@ def band(ax, x, mean, se, color) -> None:
     ax.fill_between(x, lo, mean + 2 * se, color=color, alpha=style.BAND_ALPHA, lw=0)
 
 
+@style.styled
 def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = ""):
     """Log-log curves against the step (step 0 omitted); either source may be missing."""
-    style.apply()
-    fig, ax = plt.subplots(figsize=(4.2, 3.0))
+    fig, ax = style.subplots(figsize=(4.2, 3.0))
     ref = sim if sim is not None else theory
     quantities = ref.quantities
     cols = dict(zip(quantities, style.colors(len(quantities) + 1)))

@@ -1,4 +1,4 @@
-"""Covariance spectra and teachers, selected by ``kind`` (THEORY.md §1 conventions).
+"""Covariance spectra and teachers, selected by ``kind`` (docs/theory.md §1 conventions).
 
 All arrays are float64 and live in Σ's eigenbasis (Σ = diag(λ), WLOG diagonal).
 """
@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twopoint.registry import ConfigError, Registry
+from twopoint.core.errors import ConfigError
+from twopoint.core.registry import Registry
 
 SPECTRA: Registry = Registry("spectrum")
 TEACHERS: Registry = Registry("teacher")

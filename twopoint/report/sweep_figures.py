@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import numbers
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from compare import style
-from compare.aggregate import DIVERGED, OK, status_counts
-from compare.figures import LABELS, band
+from twopoint.report import style
+from twopoint.report.aggregate import DIVERGED, OK, status_counts
+from twopoint.report.figures import LABELS, band
 
 SYMBOLS = {
     "optim.batch_size": "B", "optim.lr": "η", "optim.ridge": "γ", "optim.steps": "T", "data.n_train": "P",
@@ -102,16 +101,16 @@ def _layout(sweep):
     return sweep.swept[0], sweep.swept[1:]
 
 
+@style.styled
 def sweep_curves_figure(sweep):
     """Curves coloured by the first swept value; one row per combination of the other swept values,
     one column per quantity."""
-    style.apply()
     key, facet_keys = _layout(sweep)
     table = sweep.table[sweep.table.source.notna()]
     quantities = [q for q in LABELS if q in set(table.quantity)] or ["test_risk"]
     facets = combined(table, facet_keys)
     rows = ordered(facets) or [""]
-    fig, axes = plt.subplots(len(rows), len(quantities), figsize=style.panel_size(len(quantities), len(rows)),
+    fig, axes = style.subplots(len(rows), len(quantities), figsize=style.panel_size(len(quantities), len(rows)),
                              squeeze=False, sharex=True, layout="constrained")
     values = ordered(sweep.jobs[key])
     color_of = dict(zip(map(str, values), style.colors(len(values))))
@@ -135,11 +134,11 @@ def _positions(values: list):
     return {v: float(i) for i, v in enumerate(values)}, True
 
 
+@style.styled
 def sweep_metrics_figure(sweep):
     """Test risk at the last step (simulation ± 2 se, theory, theory's t → ∞ limit) and the max relative
     error against the first swept value; one colour per combination of the others; × marks jobs
     without a result."""
-    style.apply()
     key, other = _layout(sweep)
     jobs = sweep.jobs.assign(_group=combined(sweep.jobs, other))
     values = ordered(jobs[key])
@@ -147,7 +146,7 @@ def sweep_metrics_figure(sweep):
     x_of = lambda v: pos[None if v != v else v]  # noqa: E731, PLR0124  (NaN → None)
     groups = ordered(jobs._group)
     colors = style.colors(len(groups))
-    fig, (ax_final, ax_err) = plt.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
+    fig, (ax_final, ax_err) = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     for group, color in zip(groups, colors):
         g = jobs[jobs._group == group].assign(_x=lambda f: f[key].map(x_of)).sort_values("_x")
         if "test_risk.final_simulation" in g:

@@ -1,4 +1,4 @@
-"""Kernel functions and their Mercer spectra w.r.t. an input distribution (THEORY.md §8).
+"""Kernel functions and their Mercer spectra w.r.t. an input distribution (docs/theory.md §8).
 
 Convention: K(x, x') = Σ_k λ_k e_k(x) e_k(x') with eigenfunctions orthonormal under the input
 distribution (E e_j e_k = δ_jk), so Σ_k λ_k = E K(x, x).

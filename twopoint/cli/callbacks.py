@@ -13,7 +13,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from twopoint import status
+from twopoint.report import status
 
 log = logging.getLogger("twopoint")
 
@@ -25,7 +25,7 @@ class AggregateSweep(Callback):
         self.subdir, self.formats = subdir, list(formats)
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
-        from compare.aggregate import collect, summary, write_aggregate
+        from twopoint.report.aggregate import collect, summary, write_aggregate
 
         sweep_dir = Path(config.hydra.sweep.dir)
         sweep = collect(sweep_dir)

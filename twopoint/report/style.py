@@ -1,11 +1,16 @@
-"""One plotting style for every twopoint figure (no LaTeX needed; fonts embedded as TrueType)."""
+"""One plotting style for every twopoint figure (no LaTeX needed; fonts embedded as TrueType).
+
+Figures are plain :class:`matplotlib.figure.Figure` objects, not registered with pyplot, drawn inside
+``matplotlib.rc_context`` (:func:`styled`): twopoint never selects a backend and never changes the global
+rcParams, so notebooks keep their inline plots and settings; a returned figure displays itself there.
+"""
 
 from __future__ import annotations
 
-import matplotlib
+import functools
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib
+from matplotlib.figure import Figure
 
 RC = {
     "pdf.fonttype": 42,
@@ -26,7 +31,7 @@ QUANTITY_LINESTYLE = {"test_risk": "-", "train_loss": ":"}
 THEORY_LINESTYLE = "--"
 THEORY_LW = 1.0
 BAND_ALPHA = 0.25
-PALETTE = plt.get_cmap("viridis")
+PALETTE = matplotlib.colormaps["viridis"]
 PANEL = (3.4, 2.6)  # inches per panel of a multi-panel figure
 _venue: dict = {"name": None}
 
@@ -43,21 +48,39 @@ def use_venue(name: str | None) -> None:
     _venue["name"] = name
 
 
-def apply() -> None:
-    """Set the rcParams (and the venue's sizes after :func:`use_venue`)."""
-    plt.rcParams.update(RC)
+def rc() -> dict:
+    """The rcParams of twopoint figures (and the venue's sizes after :func:`use_venue`)."""
+    params = dict(RC)
     if _venue["name"]:
         from tueplots import bundles
 
         bundle = getattr(bundles, _venue["name"])(usetex=False)
-        plt.rcParams.update({k: v for k, v in bundle.items()  # sizes only: our fonts, no LaTeX
-                             if k == "font.size" or not k.startswith(("text.", "font.", "mathtext."))})
+        params.update({k: v for k, v in bundle.items()  # sizes only: our fonts, no LaTeX
+                       if k == "font.size" or not k.startswith(("text.", "font.", "mathtext."))})
+    return params
+
+
+def styled(draw):
+    """Decorator: run a figure-drawing function inside ``rc_context(rc())`` (global rcParams untouched)."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context(rc()):
+            return draw(*args, **kwargs)
+
+    return wrapper
+
+
+def subplots(nrows: int = 1, ncols: int = 1, figsize=None, layout=None, **kwargs):
+    """(figure, axes) of a new :class:`Figure` outside pyplot; call inside :func:`styled`."""
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def panel_size(cols: int, rows: int) -> tuple[float, float]:
     """Figure size for ``rows`` × ``cols`` panels (scaled to the venue's width under :func:`use_venue`)."""
     width, height = PANEL[0] * cols, PANEL[1] * rows
-    scale = plt.rcParams["figure.figsize"][0] / width if _venue["name"] else 1.0
+    scale = rc().get("figure.figsize", matplotlib.rcParams["figure.figsize"])[0] / width if _venue["name"] else 1.0
     return width * scale, height * scale
 
 
@@ -69,9 +92,9 @@ def colors(n: int) -> list:
 def save(fig, stem, formats) -> list[str]:
     """Save ``fig`` as ``stem.<fmt>`` for each format; returns the file names."""
     names = []
-    for fmt in formats:
-        path = f"{stem}.{fmt}"
-        fig.savefig(path)
-        names.append(path)
-    plt.close(fig)
+    with matplotlib.rc_context(rc()):
+        for fmt in formats:
+            path = f"{stem}.{fmt}"
+            fig.savefig(path)
+            names.append(path)
     return names

@@ -24,7 +24,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
-from twopoint.status import FAILED_STATUS, read_status
+from twopoint.report.status import FAILED_STATUS, read_status
 
 OK, DIVERGED, INCOMPLETE, NOT_STARTED = "ok", "diverged", "incomplete", "not_started"
 CURVE_COLUMNS = ["source", "method", "quantity", "step", "time", "value", "stderr"]
@@ -215,8 +215,8 @@ def _parquet_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_aggregate(sweep: Sweep, out_dir: Path, formats=("png", "pdf")) -> list[str]:
     """``jobs`` and ``sweep`` tables (CSV and Parquet) and the overview figures; returns the paths."""
-    from compare import style
-    from compare.sweep_figures import sweep_curves_figure, sweep_metrics_figure
+    from twopoint.report import style
+    from twopoint.report.sweep_figures import sweep_curves_figure, sweep_metrics_figure
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

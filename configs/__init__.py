@@ -1,0 +1,1 @@
+"""Hydra configs of twopoint (package data: ``pkg://twopoint.configs``)."""

@@ -1,0 +1,175 @@
+"""The public Python API: compose a config, build the problem, simulate, predict, evaluate, or all at once.
+
+    >>> import twopoint as tp
+    >>> res = tp.run("model=random_features", "model.n_features=200", "sim.replicas=32")
+    >>> res.table          # tidy curves (pandas): source, method, quantity, step, time, value, stderr
+    >>> res.metrics        # errors, verdict, theory info, timings
+    >>> fig = res.plot()   # a matplotlib Figure (nothing is written unless ``save_to`` is given)
+
+The lower level is public too: :func:`compose` → :func:`build_problem` → :func:`simulate` / :func:`predict`
+→ :func:`evaluate`.  Invalid input raises :class:`~twopoint.core.errors.ConfigError` (never ``SystemExit``);
+nothing here selects a matplotlib backend or changes global state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+
+from twopoint.compare.evaluate import Evaluation
+from twopoint.compare.verdict import Tolerances
+from twopoint.core.curves import Curves
+from twopoint.core.errors import ConfigError
+from twopoint.core.problem import Problem
+from twopoint.data.build import build_problem
+
+log = logging.getLogger("twopoint")
+CONFIG_DIR = str(resources.files("twopoint.configs"))
+FIGURE_FORMATS = ("png", "pdf", "svg", "eps", "jpg", "tif")
+
+__all__ = ["CONFIG_DIR", "Result", "build_problem", "compose", "evaluate", "predict", "run", "run_config", "simulate"]
+
+
+def compose(*overrides: str) -> DictConfig:
+    """The twopoint config with Hydra ``overrides`` (``"optim.lr=0.5"``, ``"model=random_features"``, …).
+
+    Works inside a running Hydra app too (its global state is restored afterwards).  Raises
+    :class:`ConfigError` for an unknown key, group or value of the wrong type.
+    """
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from twopoint.core.config import register_configs
+
+    register_configs()
+    global_hydra = GlobalHydra.instance()
+    outer = global_hydra.hydra if global_hydra.is_initialized() else None
+    global_hydra.clear()
+    try:
+        with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+            return hydra_compose("config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:
+        key = getattr(err, "full_key", None) or "overrides"
+        raise ConfigError(key, " ".join(overrides), str(err).strip().splitlines()[0]) from None
+    finally:
+        if outer is not None:
+            GlobalHydra.instance().initialize(outer)
+
+
+def simulate(problem: Problem) -> Curves:
+    """Train the problem's model with real minibatch SGD, ``sim.replicas`` replicas at once."""
+    from twopoint.simulate import simulate as simulate_problem
+
+    return simulate_problem(problem)
+
+
+def predict(problem: Problem) -> Curves:
+    """The theory curves of the problem (float64) by the method ``theory.method`` selects."""
+    from twopoint.theory.predict import predict as predict_problem
+
+    return predict_problem(problem)
+
+
+def evaluate(sim: Curves | None, theory: Curves | None, tolerances: Tolerances | None = None) -> Evaluation:
+    """Metrics, tidy table and verdict of a simulation against a theory (either may be None)."""
+    from twopoint.compare.evaluate import evaluate as evaluate_curves
+
+    return evaluate_curves(sim, theory, tolerances or Tolerances(0.03, 4.0))
+
+
+@dataclass
+class Result:
+    """Everything one run produced: the problem, both curves, the metrics and the tidy table."""
+
+    config: DictConfig
+    problem: Problem
+    simulation: Curves | None
+    theory: Curves | None
+    metrics: dict
+    table: pd.DataFrame
+    run_dir: Path | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.metrics["verdict"]
+
+    def plot(self):
+        """The loss-curve figure (a :class:`matplotlib.figure.Figure`, not registered with pyplot)."""
+        from twopoint.report.figures import loss_curves_figure, run_title
+
+        return loss_curves_figure(self.simulation, self.theory, run_title(self.problem))
+
+    def save(self, run_dir: str | Path, formats=("png", "pdf")) -> list[str]:
+        """Write the run folder (resolved config, curves, replicas, metrics, figures); returns the file names."""
+        from twopoint.report.figures import run_title
+        from twopoint.report.outputs import write_outputs
+
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(self.config, resolve=True))
+        ev = Evaluation(self.metrics, self.table, self.simulation, self.theory)
+        return ["config.yaml", *write_outputs(run_dir, ev, list(formats), run_title(self.problem), problem=self.problem)]
+
+
+def _figure_formats(cfg: DictConfig) -> list[str]:
+    formats = list(cfg.compare.figure_formats)
+    bad = [f for f in formats if f not in FIGURE_FORMATS]
+    if bad:
+        raise ConfigError("compare.figure_formats", formats, f"a list of {', '.join(FIGURE_FORMATS)}")
+    return formats
+
+
+def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
+    """Validate ``cfg``, predict, simulate and evaluate; write the run folder ``save_to`` when given.
+
+    Every check (config values, simulator and theory availability, figure formats) runs before any compute.
+    """
+    from twopoint.compare.evaluate import evaluate as evaluate_curves
+    from twopoint.simulate import select_simulator
+    from twopoint.theory.predict import select_predictor
+
+    problem = build_problem(cfg)
+    tolerances = Tolerances.from_config(cfg.compare)
+    formats = _figure_formats(cfg)
+    simulator = select_simulator(problem) if problem.sim.enabled else None
+    method, predictor = select_predictor(problem) if problem.theory_enabled else (None, None)
+    timings: dict[str, float] = {}
+
+    def timed(name: str, fn):
+        if fn is None:
+            return None
+        start = time.perf_counter()
+        out = fn(problem)
+        timings[name] = round(time.perf_counter() - start, 4)
+        return out
+
+    theory = timed("theory_s", predictor)
+    if theory is not None:
+        log.info("theory (%s): %.2fs", theory.method, timings["theory_s"])
+    sim = timed("simulation_s", simulator)
+    if sim is not None:
+        log.info("simulation (%s, %d replicas): %.2fs", sim.method, sim.replicas, timings["simulation_s"])
+    start = time.perf_counter()
+    ev = evaluate_curves(sim, theory, tolerances)
+    timings["compare_s"] = round(time.perf_counter() - start, 4)
+    ev.metrics["theory_method_key"] = method
+    ev.metrics["timings"] = timings
+    result = Result(cfg, problem, sim, theory, ev.metrics, ev.table)
+    if save_to is not None:
+        result.run_dir = Path(save_to)
+        result.save(result.run_dir, formats)
+    return result
+
+
+def run(*overrides: str, save_to: str | Path | None = None) -> Result:
+    """Compose the config with ``overrides``, then :func:`run_config`; files are written only with ``save_to``."""
+    return run_config(compose(*overrides), save_to=save_to)

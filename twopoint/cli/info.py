@@ -1,0 +1,38 @@
+"""``twopoint info``: the registry as a table, regime → simulator → theory methods, with their modules."""
+
+from __future__ import annotations
+
+import argparse
+
+from twopoint.core.registry import SIMULATOR_ROLE, THEORY_ROLE, table
+
+
+def load_implementations() -> None:
+    """Import the simulators and predictors, which register themselves."""
+    import twopoint.simulate  # noqa: F401
+    import twopoint.theory.predict  # noqa: F401
+
+
+def info_text() -> str:
+    """One block per (model, regime): its simulator and its theory methods (the first is ``auto``'s default)."""
+    load_implementations()
+    rows = table()
+    regimes = list(dict.fromkeys((r["model"], r["regime"]) for r in rows))
+    lines = []
+    for model, regime in regimes:
+        here = [r for r in rows if (r["model"], r["regime"]) == (model, regime)]
+        lines.append(f"{model}/{regime}")
+        for r in (r for r in here if r["role"] == SIMULATOR_ROLE):
+            lines.append(f"  simulator  {r['module']}")
+        theories = [r for r in here if r["role"] == THEORY_ROLE]
+        for i, r in enumerate(theories):
+            lines.append(f"  theory     {r['method']:<26}{' (default)' if i == 0 else '          '}  {r['module']}")
+        if not theories:
+            lines.append("  theory     (none)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argparse.ArgumentParser(prog="twopoint info", description=__doc__).parse_args(argv)
+    print(info_text())
+    return 0
