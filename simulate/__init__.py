@@ -1,6 +1,8 @@
-"""Simulators: real minibatch SGD in PyTorch, replicas batched along the leading axis.
+"""Simulators: real minibatch SGD in PyTorch, replicas batched along the leading axis, on one engine.
 
-Every simulator has the same signature, ``fn(problem) -> Curves``, and is registered in
+Every model (linear, random features, kernel machines; online and on finite data) plugs into the engine of
+:mod:`twopoint.simulate.engine`; closed-form GD and gradient flow live in :mod:`twopoint.simulate.closed_form`.
+Each simulator has the signature ``fn(problem) -> Curves`` and is registered in
 :data:`twopoint.core.registry.IMPLEMENTATIONS` under (``simulator``, model, regime, ``torch``);
 :func:`simulate` runs the one registered for the problem's (model, data regime).  The package itself is
 callable as that function, so that ``twopoint.simulate(problem)`` works although ``twopoint.simulate`` is
@@ -14,24 +16,14 @@ import types
 
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
-from twopoint.core.registry import SIMULATOR_ROLE, register, select
-from twopoint.simulate.device import check_device
-from twopoint.simulate.kernel import simulate_kernel
-from twopoint.simulate.kernel_online import simulate_kernel_online
-from twopoint.simulate.linear_finite import simulate_linear_finite
-from twopoint.simulate.linear_online import simulate_linear_online
-from twopoint.simulate.random_features import simulate_random_features_finite, simulate_random_features_online
+from twopoint.core.registry import SIMULATOR_ROLE, select
+from twopoint.simulate import kernel, kernel_online, linear_finite, linear_online, random_features  # noqa: F401 (register)
 
 METHOD = "torch"
-for _model, _regime, _fn in (("linear", "online", simulate_linear_online), ("linear", "finite", simulate_linear_finite),
-                             ("random_features", "online", simulate_random_features_online),
-                             ("random_features", "finite", simulate_random_features_finite),
-                             ("kernel", "online", simulate_kernel_online), ("kernel", "finite", simulate_kernel)):
-    register(SIMULATOR_ROLE, _model, _regime, METHOD, check=check_device)(_fn)
 
 
 def select_simulator(problem: Problem):
-    """The simulator for this problem; raises ConfigError for unsupported combinations."""
+    """The simulator for this problem; raises ConfigError for unsupported combinations or devices."""
     model, regime = problem.regime.split("/")
     return select(SIMULATOR_ROLE, model, regime, METHOD, config_key="model.kind", problem=problem)[1].fn
 

@@ -5,17 +5,13 @@ per-sample loss ½(h·θ − y)², ridge γ; recorded: the exact test risk of θ
 ``Design.test_risk``) and the train loss (1/P) Σ_μ (h_μ·θ − y_μ)² (no ridge term).
 
 Algorithms (``optim.algorithm``):
-* ``sgd`` — minibatch SGD, B indices drawn uniformly *with* replacement every step;
+* ``sgd`` — minibatch SGD on the engine, B indices drawn uniformly *with* replacement every step;
 * ``sgd_epochs`` — shuffled epochs *without* replacement (P // B batches per epoch, the
   remainder of each permutation is skipped);
 * ``gd`` — full-batch GD  θ ← θ − η[(K̂ + γ)θ − b],  K̂ = HᵀH/P, b = Hᵀy/P;
 * ``gradient_flow`` — dθ/dt = −(K̂ + γ)θ + b, reported at time t = lr × step.
-GD and gradient flow are linear in θ, so they are evaluated exactly in the eigenbasis of each
-replica's K̂ (every recorded step at once, no discretisation error): with K̂ = V diag(κ) Vᵀ,
-    θ(t) = V diag(ψ(t)) Vᵀ b,  ψ_j(t) = (1 − φ_j(t)) / (κ_j + γ),
-    φ_j = (1 − η(κ_j + γ))^t (GD) or e^{−(κ_j + γ)ηt} (GF),  ψ_j → ηt as κ_j + γ → 0,
-computed with expm1/log1p so that null and nearly-null modes stay exact.  When P < K the same
-is done in the dual: θ(t) = Hᵀ U diag(ψ(t)) Uᵀ y / P with HHᵀ/P = U diag(κ) Uᵀ.
+GD and gradient flow are evaluated exactly at every recorded step (:mod:`twopoint.simulate.closed_form`), in
+the primal when P ≥ K and in the dual (the Gram matrix HHᵀ) when P < K.
 """
 
 from __future__ import annotations
@@ -23,19 +19,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from twopoint.core import streams
-from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.core.curves import Curves
+from twopoint.core.problem import Problem
+from twopoint.simulate.closed_form import closed_form_curves, dual_coefficients, primal_weights
+from twopoint.simulate.engine import Chunk, train
 from twopoint.simulate.groups import run_in_groups
-from twopoint.simulate.recorder import DIVERGENCE_FACTOR
+from twopoint.simulate.least_squares import batch_gradient, train_loss
 from twopoint.simulate.rng import integers, permutations, replica_generators
-from twopoint.simulate.sgd import run_sgd
-from twopoint.core.curves import SIMULATION, Curves
-from twopoint.core.problem import OptimSpec, Problem
 
-SPECTRAL = ("gd", "gradient_flow")
+CLOSED_FORM = ("gd", "gradient_flow")
+INDEX_CHUNK = 4096  # batch indices drawn per chunk of SGD steps (with replacement): B·steps ≈ 4096
 METHODS = {
     "sgd": "torch minibatch SGD, batches with replacement from P samples",
     "sgd_epochs": "torch minibatch SGD, shuffled epochs without replacement",
@@ -57,108 +53,92 @@ class Design:
 BuildDesign = Callable[[Problem, range, torch.device, torch.dtype], Design]
 
 
-def train_loss(features: torch.Tensor, targets: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """(1/P) Σ_μ (h_μ·θ − y_μ)² for weights θ (R, T, K); shape (R, T)."""
-    return (theta @ features.mT - targets[:, None, :]).pow(2).mean(-1)
+def batch_index_chunks(problem: Problem, group: range, device: torch.device):
+    """Chunks of per-step (R, B) sample indices, drawn from each replica's batch-index stream: ``INDEX_CHUNK``
+    indices at a time with replacement, or one permutation per epoch (batch k of an epoch is its k-th slice)."""
+    P, B, T = problem.data.n_train, problem.optim.batch_size, problem.optim.steps
+    gens = replica_generators(problem.seed, len(group), device, stream=streams.BATCH_INDICES, first=group.start)
+    if problem.optim.algorithm == "sgd":
+        per_chunk = max(1, INDEX_CHUNK // B)
+        for start in range(0, T, per_chunk):
+            idx = integers(gens, P, (min(per_chunk, T - start), B), device)
+            yield Chunk(idx.shape[1], lambda i, idx=idx: idx[:, i])
+        return
+    per_epoch = P // B
+    for start in range(0, T, per_epoch):
+        perm = permutations(gens, P, device)
+        yield Chunk(min(per_epoch, T - start), lambda k, perm=perm: perm[:, k * B : (k + 1) * B])
 
 
-def bytes_per_replica(problem: Problem, width: int, model_floats: int) -> int:
+class FixedDesignSGD:
+    """Engine model: minibatches of a replica group's fixed design."""
+
+    quantities = ("test_risk", "train_loss")
+    ridge_anchor = None
+
+    def __init__(self, problem: Problem, design: Design, group: range):
+        self.problem, self.design, self.group = problem, design, group
+        self.rows = torch.arange(len(group), device=design.features.device)[:, None]
+
+    def init(self) -> torch.Tensor:
+        H = self.design.features
+        return H.new_zeros(H.shape[0], H.shape[2])
+
+    def chunks(self):
+        H, y, rows = self.design.features, self.design.targets, self.rows
+        for idx_chunk in batch_index_chunks(self.problem, self.group, H.device):
+            yield Chunk(len(idx_chunk), lambda i, c=idx_chunk: (H[rows, c[i]], y[rows, c[i]]))
+
+    def gradient(self, theta: torch.Tensor, batch):
+        features, targets = batch
+        grad, residual = batch_gradient(features, theta, targets)
+        return grad, residual.pow(2).mean(-1)
+
+    def evaluate(self, theta: torch.Tensor):
+        loss = train_loss(self.design.features, self.design.targets, theta[:, None])[:, 0]
+        return loss, {"test_risk": self.design.test_risk(theta[:, None])[:, 0], "train_loss": loss}
+
+
+def closed_form(problem: Problem, design: Design, method: str) -> Curves:
+    """GD / gradient flow at the recorded steps, in the primal (P ≥ K) or the dual (P < K), float64."""
+    H, y = design.features.to(torch.float64), design.targets.to(torch.float64)
+    P, K = H.shape[1:]
+    if P >= K:
+        theta = primal_weights(H, y, problem)
+    else:
+        _, vecs, coef = dual_coefficients(H @ H.mT, y, problem)
+        theta = (coef @ vecs.mT) @ H  # θ(t) = Hᵀ a(t), a = U c
+    return closed_form_curves(problem, design.test_risk(theta), train_loss(H, y, theta), method)
+
+
+def bytes_per_replica(problem: Problem, width: int, model_floats: int) -> Callable[[torch.dtype], int]:
     """Peak bytes one replica adds: its design (P × (K + 1)) and model (``model_floats``, e.g. F),
     plus for GD/GF the float64 eigen-decomposition (3 m², m = min(P, K)) and the weights, test
     errors and residuals at the T recorded steps."""
-    P, D, T = problem.data.n_train, problem.data.dim, problem.record_steps.size
-    itemsize = torch.finfo(resolve_dtype(problem.sim.dtype)).bits // 8
-    stored = P * (width + 1) + model_floats
-    if problem.optim.algorithm not in SPECTRAL:
-        return itemsize * stored
-    m = min(P, width)
-    return itemsize * stored + 8 * (stored * (itemsize < 8) + 3 * m * m + T * (2 * m + width + 3 * P + 3 * D))
+
+    def count(dtype: torch.dtype) -> int:
+        P, D, T = problem.data.n_train, problem.data.dim, problem.record_steps.size
+        itemsize = torch.finfo(dtype).bits // 8
+        stored = P * (width + 1) + model_floats
+        if problem.optim.algorithm not in CLOSED_FORM:
+            return itemsize * stored
+        m = min(P, width)
+        return itemsize * stored + 8 * (stored * (itemsize < 8) + 3 * m * m + T * (2 * m + width + 3 * P + 3 * D))
+
+    return count
 
 
 def simulate_fixed_design(problem: Problem, build: BuildDesign, width: int, model_floats: int = 0, label: str = "") -> Curves:
     """Run ``optim.algorithm`` on the designs made by ``build``, in replica groups within ``sim.data_gib``."""
-    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
-    spectral = problem.optim.algorithm in SPECTRAL
+    exact = problem.optim.algorithm in CLOSED_FORM
     method = label + METHODS[problem.optim.algorithm]
 
-    def run_group(group: range, bar) -> Curves:
+    def run_group(group: range, device: torch.device, dtype: torch.dtype, bar) -> Curves:
         design = build(problem, group, device, dtype)
-        if not spectral:
-            return _sgd(problem, design, group, method, bar)
-        curves = _spectral(problem, design, method)
+        if not exact:
+            return train(problem, FixedDesignSGD(problem, design, group), bar).curves(method, problem.optim.lr)
+        curves = closed_form(problem, design, method)
         bar.update(1)
         return curves
 
-    return run_in_groups(problem, device, dtype, bytes_per_replica(problem, width, model_floats),
-                         1 if spectral else problem.optim.steps, run_group)
-
-
-def _batch_indices(problem: Problem, group: range, device: torch.device):
-    """The (R, B) sample indices of every step, drawn from each replica's batch stream."""
-    P, B, T = problem.data.n_train, problem.optim.batch_size, problem.optim.steps
-    gens = replica_generators(problem.seed, len(group), device, stream=streams.BATCH_INDICES, first=group.start)
-    if problem.optim.algorithm == "sgd":
-        chunk = max(1, 4096 // B)  # steps of indices drawn at once
-        for start in range(0, T, chunk):
-            yield from integers(gens, P, (min(chunk, T - start), B), device).unbind(1)
-        return
-    per_epoch = P // B
-    for step in range(T):  # a fresh permutation per epoch; batch k of an epoch is its k-th slice
-        k = step % per_epoch
-        if k == 0:
-            perm = permutations(gens, P, device)
-        yield perm[:, k * B : (k + 1) * B]
-
-
-def _sgd(problem: Problem, design: Design, group: range, method: str, bar) -> Curves:
-    H, y = design.features, design.targets
-    rows = torch.arange(H.shape[0], device=H.device)[:, None]
-
-    def evaluate(theta):
-        loss = train_loss(H, y, theta[:, None])[:, 0]
-        return loss, {"test_risk": design.test_risk(theta[:, None])[:, 0], "train_loss": loss}
-
-    batches = ((H[rows, idx], y[rows, idx]) for idx in _batch_indices(problem, group, H.device))
-    rec = run_sgd(problem, H.new_zeros(H.shape[0], H.shape[2]), batches, evaluate, ("test_risk", "train_loss"), bar)
-    return rec.curves(method, problem.optim.lr)
-
-
-def _response(kappa: torch.Tensor, t: torch.Tensor, opt: OptimSpec) -> torch.Tensor:
-    """ψ_j(t) = (1 − φ_j(t)) / (κ_j + γ) of shape (R, r, T); exact as κ_j + γ → 0 (ψ → ηt)."""
-    rate = (kappa + opt.ridge)[..., None]
-    if opt.algorithm == "gradient_flow":
-        gain = -torch.expm1(-rate * (opt.lr * t))
-    else:
-        step = opt.lr * rate
-        small = step.abs() < 0.5
-        gain = torch.where(small, -torch.expm1(t * torch.log1p(-step.clamp(max=0.5))), 1.0 - (1.0 - step) ** t)
-    return torch.where(rate == 0, opt.lr * t, gain / rate)
-
-
-def _spectral(problem: Problem, design: Design, method: str) -> Curves:
-    """GD / gradient flow at the recorded steps in closed form (see the module docstring)."""
-    f64 = torch.float64
-    H, y = design.features.to(f64), design.targets.to(f64)
-    P, K = H.shape[1:]
-    t = torch.as_tensor(problem.record_steps, dtype=f64, device=H.device)
-    if P >= K:
-        kappa, vecs = torch.linalg.eigh(H.mT @ H / P)
-        theta = vecs @ (_response(kappa, t, problem.optim) * (vecs.mT @ (H.mT @ y[..., None])) / P)
-    else:
-        kappa, vecs = torch.linalg.eigh(H @ H.mT / P)
-        theta = H.mT @ (vecs @ (_response(kappa, t, problem.optim) * (vecs.mT @ y[..., None])) / P)
-    theta = theta.mT  # (R, T, K)
-    return closed_form_curves(problem, design.test_risk(theta), train_loss(H, y, theta), method)
-
-
-def closed_form_curves(problem: Problem, risk: torch.Tensor, loss: torch.Tensor, method: str) -> Curves:
-    """Curves with divergence flagged at the first recorded step where the risk or the train loss
-    is non-finite or beyond ``DIVERGENCE_FACTOR`` × its initial value."""
-    risk, loss = risk.cpu().numpy(), loss.cpu().numpy()
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isfinite(risk) | ~np.isfinite(loss) | (risk > DIVERGENCE_FACTOR * risk[:, :1]) | (loss > DIVERGENCE_FACTOR * loss[:, :1])
-    steps = problem.record_steps
-    first = np.where(bad.any(1), steps[np.argmax(bad, axis=1)], -1)
-    after = steps[None, :] >= np.where(first >= 0, first, np.iinfo(np.int64).max)[:, None]
-    values = {"test_risk": np.where(after, np.nan, risk), "train_loss": np.where(after, np.nan, loss)}
-    return Curves(SIMULATION, method, steps, problem.record_times, values, first)
+    return run_in_groups(problem, bytes_per_replica(problem, width, model_floats), 1 if exact else problem.optim.steps, run_group)

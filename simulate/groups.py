@@ -1,7 +1,9 @@
 """Replica groups: run independent replicas a group at a time so that memory stays within ``sim.data_gib``.
 
 Replicas never interact, and replica r draws from its own streams wherever it is computed, so
-the concatenated curves do not depend on the grouping.
+the concatenated curves do not depend on the grouping.  :func:`run_in_groups` is also where every
+simulation's ``info`` is built (one place): device, dtype, number of groups and, for kernel machines,
+the input distribution and kernel (so that every kernel run reports its Gaussian-equivalence gap).
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from twopoint.simulate.progress import progress_bar
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
+from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.simulate.progress import progress_bar
+
+RunGroup = Callable[[range, torch.device, torch.dtype, "GroupBar"], Curves]
 
 
 def replica_groups(replicas: int, bytes_per_replica: int, budget_gib: float) -> list[range]:
@@ -22,16 +27,27 @@ def replica_groups(replicas: int, bytes_per_replica: int, budget_gib: float) -> 
     return [range(s, min(s + size, replicas)) for s in range(0, replicas, size)]
 
 
-def run_in_groups(problem: Problem, device: torch.device, dtype: torch.dtype, bytes_per_replica: int, work_per_replica: int,
-                  run_group: Callable[[range, "GroupBar"], Curves]) -> Curves:
-    """``run_group(group, bar)`` on each group; one progress bar of ``work_per_replica`` × replicas units."""
-    groups = replica_groups(problem.sim.replicas, bytes_per_replica, problem.sim.data_gib)
+def run_in_groups(problem: Problem, bytes_per_replica: Callable[[torch.dtype], int], work_per_replica: int,
+                  run_group: RunGroup) -> Curves:
+    """``run_group(group, device, dtype, bar)`` on each group (sized by ``bytes_per_replica(dtype)``); one progress
+    bar of ``work_per_replica`` × replicas units; the groups' curves concatenated, with the run's ``info``."""
+    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
+    groups = replica_groups(problem.sim.replicas, bytes_per_replica(dtype), problem.sim.data_gib)
     with progress_bar(work_per_replica * problem.sim.replicas, problem.sim.progress, problem.optim.algorithm) as bar:
-        parts = [run_group(g, GroupBar(bar, len(g))) for g in groups]
+        parts = [run_group(g, device, dtype, GroupBar(bar, len(g))) for g in groups]
     first = parts[0]
     return replace(first, values={q: np.concatenate([p.values[q] for p in parts]) for q in first.values},
                    diverged_at=np.concatenate([p.diverged_at for p in parts]),
-                   info={"device": str(device), "dtype": str(dtype).removeprefix("torch."), "replica_groups": len(groups)})
+                   info=run_info(problem, device, dtype, len(groups)))
+
+
+def run_info(problem: Problem, device: torch.device, dtype: torch.dtype, groups: int) -> dict:
+    """The ``info`` of every simulation."""
+    info = {"device": str(device), "dtype": str(dtype).removeprefix("torch."), "replica_groups": groups}
+    inputs = problem.data.inputs
+    if inputs is not None:  # a kernel machine on real inputs: compare reports its Gaussian-equivalence gap
+        info.update(inputs=inputs.kind, kernel=inputs.kernel)
+    return info
 
 
 class GroupBar:

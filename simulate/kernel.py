@@ -18,16 +18,18 @@ the train loss (as the linear simulators do).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from twopoint.core import streams
-from twopoint.simulate.device import resolve_device, resolve_dtype
+from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.simulate.closed_form import closed_form_curves, dual_coefficients
+from twopoint.simulate.device import check_device
+from twopoint.simulate.engine import Chunk, train
+from twopoint.simulate.fixed_design import INDEX_CHUNK
 from twopoint.simulate.groups import run_in_groups
-from twopoint.simulate.recorder import Recorder
 from twopoint.simulate.rng import integers, normals, permutations, replica_generators
 from twopoint.core.curves import Curves
 from twopoint.data.inputs import CircleInputs, DigitsInputs, InputSpec, SphereInputs
@@ -147,16 +149,14 @@ def digits_sampler(inputs: DigitsInputs, device, dtype) -> Sampler:
 SAMPLERS = {"circle": circle_sampler, "sphere": sphere_sampler, "digits": digits_sampler}
 
 
-def dual_sgd_step(coef: torch.Tensor, gram: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor, lr: float,
-                  ridge: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """One SGD step on the dual coefficients ``coef`` (R, P) with batch indices ``idx`` (R, B); returns (a, residuals)."""
+def dual_gradient(coef: torch.Tensor, gram: torch.Tensor, labels: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch gradient in dual coefficients, (1/B) Σ_b (f(x_{i_b}) − y_{i_b}) e_{i_b} (repeated indices add up),
+    and the residuals, for ``coef`` (R, P), Gram matrices (R, P, P), labels (R, P) and batch indices ``idx`` (R, B)."""
     R, P = coef.shape
     flat = (torch.arange(R, device=coef.device)[:, None] * P + idx).view(-1)
     batch_rows = gram.reshape(R * P, P).index_select(0, flat).view(R, -1, P)  # K(x_{i_b}, ·), faster than gram[rows, idx]
     residual = (batch_rows * coef[:, None, :]).sum(-1) - labels.gather(1, idx)
-    if ridge:
-        coef = coef * (1.0 - lr * ridge)
-    return coef.scatter_add(1, idx, residual * (-lr / idx.shape[1])), residual
+    return torch.zeros_like(coef).scatter_add_(1, idx, residual / idx.shape[1]), residual
 
 
 class ExactRisk:
@@ -175,86 +175,62 @@ class ExactRisk:
         return risk, loss
 
 
-def _sgd_group(problem: Problem, design: Design, group: range, device, bar) -> Recorder:
-    opt, P = problem.optim, problem.data.n_train
-    R = len(group)
-    evaluate = ExactRisk(design, problem.data.inputs)
-    coef = torch.zeros(R, P, dtype=design.gram.dtype, device=device)
-    gens = replica_generators(problem.seed, R, device, stream=streams.BATCH_INDICES, first=group.start)
-    rec = Recorder(problem.record_steps, R, ("test_risk", "train_loss"), device)
+class DualSGD:
+    """Engine model: SGD on the dual coefficients a (R, P) of a group's training sets, batches with replacement."""
 
-    def record(step):
-        nonlocal coef
-        risk, loss = evaluate(coef)
-        coef = coef.masked_fill(rec.observe(step, loss)[:, None], 0.0)
-        rec.record(step, test_risk=risk, train_loss=loss)
+    quantities = ("test_risk", "train_loss")
+    ridge_anchor = None
 
-    record(0)
-    step = 0
-    while step < opt.steps:
-        n = min(max(1, 4096 // opt.batch_size), opt.steps - step)
-        idx = integers(gens, P, (n, opt.batch_size), device)
-        for i in range(n):
-            coef, residual = dual_sgd_step(coef, design.gram, design.labels, idx[:, i], opt.lr, opt.ridge)
-            step += 1
-            coef = coef.masked_fill(rec.observe(step, residual.pow(2).mean(-1))[:, None], 0.0)
-            if rec.wants(step):
-                record(step)
-        bar.update(n)
-    return rec
+    def __init__(self, problem: Problem, design: Design, group: range):
+        self.problem, self.design, self.group = problem, design, group
+        self.risk = ExactRisk(design, problem.data.inputs)
 
+    def init(self) -> torch.Tensor:
+        return torch.zeros_like(self.design.labels)
 
-def accumulated(rate: torch.Tensor, lr: float, steps: torch.Tensor, flow: bool) -> torch.Tensor:
-    """(1 − decay)/rate per mode and time (shape rate.shape + steps.shape): η Σ_{s<t} (1 − η rate)^s for GD,
-    ∫_0^{ηt} e^{−rate τ} dτ for gradient flow; accurate as rate → 0 (limit ηt)."""
-    r = rate[..., None]
-    if flow:
-        log_decay = -r * (lr * steps)
-    else:
-        log_decay = steps * torch.log1p(-lr * r)
-    small = -torch.expm1(log_decay) / r
-    if flow:
-        out = small
-    else:  # η rate ≥ 1: oscillating or diverging modes, no logarithm
-        out = torch.where(lr * r < 1.0, small, (1.0 - (1.0 - lr * r) ** steps) / r)
-    return torch.where(r == 0, lr * steps, out)
+    def chunks(self):
+        opt, device = self.problem.optim, self.design.gram.device
+        gens = replica_generators(self.problem.seed, len(self.group), device, stream=streams.BATCH_INDICES, first=self.group.start)
+        per_chunk = max(1, INDEX_CHUNK // opt.batch_size)
+        for start in range(0, opt.steps, per_chunk):
+            idx = integers(gens, self.problem.data.n_train, (min(per_chunk, opt.steps - start), opt.batch_size), device)
+            yield Chunk(idx.shape[1], lambda i, idx=idx: idx[:, i])
+
+    def gradient(self, coef: torch.Tensor, idx: torch.Tensor):
+        grad, residual = dual_gradient(coef, self.design.gram, self.design.labels, idx)
+        return grad, residual.pow(2).mean(-1)
+
+    def evaluate(self, coef: torch.Tensor):
+        risk, loss = self.risk(coef)
+        return loss, {"test_risk": risk, "train_loss": loss}
 
 
-def _spectral_group(problem: Problem, design: Design, group: range, device) -> Recorder:
-    """GD / gradient flow in closed form: with K = U diag(Λ) Uᵀ, Uᵀa(t) = (Uᵀy/P) ⊙ accumulated(Λ/P + γ, t)."""
-    opt, P = problem.optim, problem.data.n_train
-    lam, vecs = torch.linalg.eigh(design.gram)
-    projected = Design(torch.diag_embed(lam), vecs.transpose(1, 2) @ design.gram2 @ vecs,
-                       (vecs.transpose(1, 2) @ design.cross[..., None])[..., 0],
-                       (vecs.transpose(1, 2) @ design.labels[..., None])[..., 0])
-    steps = torch.as_tensor(problem.record_steps, dtype=lam.dtype, device=device)
-    coef = (projected.labels / P)[..., None] * accumulated(lam / P + opt.ridge, opt.lr, steps, opt.algorithm == "gradient_flow")
-    risk, loss = ExactRisk(projected, problem.data.inputs)(coef.transpose(1, 2))  # (R, T)
-    rec = Recorder(problem.record_steps, len(group), ("test_risk", "train_loss"), device)
-    for i, step in enumerate(problem.record_steps):
-        rec.observe(int(step), loss[:, i])
-        rec.record(int(step), test_risk=risk[:, i], train_loss=loss[:, i])
-    return rec
+def closed_form(problem: Problem, design: Design, method: str) -> Curves:
+    """GD / gradient flow at the recorded steps: a(t) = U c(t) from the Gram eigenbasis (:mod:`.closed_form`),
+    risk and loss evaluated in that basis."""
+    lam, vecs, coef = dual_coefficients(design.gram, design.labels, problem)
+    projected = Design(torch.diag_embed(lam), vecs.mT @ design.gram2 @ vecs, (vecs.mT @ design.cross[..., None])[..., 0],
+                       (vecs.mT @ design.labels[..., None])[..., 0])
+    risk, loss = ExactRisk(projected, problem.data.inputs)(coef)  # (R, T)
+    return closed_form_curves(problem, risk, loss, method)
 
 
+@register(SIMULATOR_ROLE, "kernel", "finite", "torch", check=check_device)
 def simulate_kernel(problem: Problem) -> Curves:
     inputs, opt, P = problem.data.inputs, problem.optim, problem.data.n_train
-    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
-    sampler = SAMPLERS[inputs.kind](inputs, device, dtype)
-    spectral = opt.algorithm in ("gd", "gradient_flow")
-    itemsize = torch.finfo(dtype).bits // 8
+    exact = opt.algorithm in ("gd", "gradient_flow")
     modes = inputs.eigenvalues.size if inputs.kind == "circle" else 0  # the circle forms E (P × D) per replica
-    per_replica = itemsize * (P * P * (4 if spectral else 2) + 3 * P * modes + P * problem.record_steps.size * 3)
 
-    def run_group(group: range, bar) -> Curves:
+    def per_replica(dtype: torch.dtype) -> int:
+        return (torch.finfo(dtype).bits // 8) * (P * P * (4 if exact else 2) + 3 * P * modes + P * problem.record_steps.size * 3)
+
+    def run_group(group: range, device: torch.device, dtype: torch.dtype, bar) -> Curves:
         gens = replica_generators(problem.seed, len(group), device, stream=streams.TRAINING_DATA, first=group.start)
-        design = sampler(gens, P)
-        if spectral:
-            rec = _spectral_group(problem, design, group, device)
-            bar.update(1)
-        else:
-            rec = _sgd_group(problem, design, group, device, bar)
-        return rec.curves(METHODS[opt.algorithm], opt.lr)
+        design = SAMPLERS[inputs.kind](inputs, device, dtype)(gens, P)
+        if not exact:
+            return train(problem, DualSGD(problem, design, group), bar).curves(METHODS[opt.algorithm], opt.lr)
+        curves = closed_form(problem, design, METHODS[opt.algorithm])
+        bar.update(1)
+        return curves
 
-    curves = run_in_groups(problem, device, dtype, per_replica, 1 if spectral else opt.steps, run_group)
-    return replace(curves, info={**curves.info, "inputs": inputs.kind, "kernel": inputs.kernel})
+    return run_in_groups(problem, per_replica, 1 if exact else opt.steps, run_group)

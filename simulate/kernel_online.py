@@ -14,113 +14,123 @@ online theory (docs/theory.md §2) is a prediction to test, not a given.
 * ``digits``: x uniform on the pool (iid draws, with replacement), ψ(x_i) the pool's Mercer features over all
   M modes (ΨΨᵀ = G: the simulated kernel is the full Gram matrix, whatever ``model.kernel.cutoff`` keeps for
   the theory); test risk exact as the mean over the pool, R = (1/M) Σ_i (f(x_i) − y*(x_i))² + σ².
-* ``sphere``: no finite feature map at hand; :mod:`simulate.kernel_online_sphere` runs the dual form.
+* ``sphere``: no finite feature map at hand; :mod:`twopoint.simulate.kernel_online_sphere` runs the dual form.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 
 from twopoint.core import streams
-from twopoint.simulate.device import resolve_device, resolve_dtype
-from twopoint.simulate.groups import run_in_groups
-from twopoint.simulate.kernel import fourier_modes
-from twopoint.simulate.kernel_online_sphere import simulate_sphere_online
-from twopoint.simulate.linear_online import chunk_steps
-from twopoint.simulate.rng import integers, normals, replica_generators
-from twopoint.simulate.sgd import Batches, Evaluate, run_sgd
 from twopoint.core.curves import Curves
-from twopoint.data.inputs import CircleInputs, DigitsInputs
 from twopoint.core.problem import Problem
+from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.data.inputs import CircleInputs, DigitsInputs
+from twopoint.simulate.device import check_device
+from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
+from twopoint.simulate.kernel import fourier_modes
+from twopoint.simulate.kernel_online_sphere import SphereOnline, sphere_bytes_per_replica
+from twopoint.simulate.least_squares import batch_gradient
+from twopoint.simulate.rng import integers, normals, replica_generators
 
 METHOD = "online kernel SGD (fresh centres each step), in the kernel's Mercer features"
 
 
-class MercerStream(NamedTuple):
-    """One input kind in Mercer features: the feature count D and, per replica group, (batches, evaluate)."""
+class MercerOnline:
+    """Engine model: online SGD of a linear model on the Mercer features ψ(x) of fresh inputs.
 
+    Subclasses set ``dim`` (the number of features) and define ``chunks`` and ``risk``."""
+
+    quantities = ("test_risk",)
+    ridge_anchor = None
     dim: int
-    for_group: Callable[[range], tuple[Batches, Evaluate]]
 
+    def __init__(self, problem: Problem, group: range, device: torch.device, dtype: torch.dtype):
+        self.problem, self.group, self.device, self.dtype = problem, group, device, dtype
+        self.inputs = problem.data.inputs
 
-def circle_stream(problem: Problem, inputs: CircleInputs, device, dtype) -> MercerStream:
-    """θ = 2πx is the angle of a standard Gaussian pair (as in the finite-data circle sampler), the third normal
-    is the label noise."""
-    B, T = problem.optim.batch_size, problem.optim.steps
-    lam = torch.as_tensor(inputs.eigenvalues, dtype=dtype, device=device)
-    sqrt_lam = lam.sqrt()
-    coeff = torch.as_tensor(inputs.coefficients, dtype=dtype, device=device)
-    w_star = torch.as_tensor(inputs.teacher, dtype=dtype, device=device)
-    offset = inputs.residual_power + inputs.label_noise_std**2
+    def init(self) -> torch.Tensor:
+        return torch.zeros((len(self.group), self.dim), dtype=self.dtype, device=self.device)
 
-    def evaluate(w):
-        risk = ((w - w_star) ** 2) @ lam + offset
+    def gradient(self, w: torch.Tensor, batch):
+        features, targets = batch
+        grad, residual = batch_gradient(features, w, targets)
+        return grad, residual.pow(2).mean(-1)
+
+    def evaluate(self, w: torch.Tensor):
+        risk = self.risk(w)
         return risk, {"test_risk": risk}
 
-    def batches(group: range):
-        gens = replica_generators(problem.seed, len(group), device, first=group.start)
-        per_chunk = chunk_steps(len(group), B * 3, problem.sim.chunk_mib, T)  # the draws; modes are formed per step
+    def generators(self, stream: int = streams.ONLINE_BATCHES):
+        return replica_generators(self.problem.seed, len(self.group), self.device, stream=stream, first=self.group.start)
+
+
+class CircleOnline(MercerOnline):
+    """x uniform on [0, 1): θ = 2πx is the angle of a standard Gaussian pair (as in the finite-data circle
+    sampler), the third normal is the label noise; ψ = √λ ⊙ (Fourier modes); R = Σ_k λ_k (w_k − w*_k)² + σ²."""
+
+    def __init__(self, problem: Problem, group: range, device: torch.device, dtype: torch.dtype):
+        super().__init__(problem, group, device, dtype)
+        inputs: CircleInputs = self.inputs
+        as_t = lambda a: torch.as_tensor(a, dtype=dtype, device=device)  # noqa: E731
+        self.lam, self.coeff, self.w_star = as_t(inputs.eigenvalues), as_t(inputs.coefficients), as_t(inputs.teacher)
+        self.sqrt_lam, self.dim = self.lam.sqrt(), self.lam.numel()
+        self.offset = inputs.residual_power + inputs.label_noise_std**2
+
+    def chunks(self):
+        B, T = self.problem.optim.batch_size, self.problem.optim.steps
+        gens = self.generators()
+        per_chunk = chunk_steps(len(self.group), B * 3, self.problem.sim.chunk_mib, T)  # the draws; modes are formed per step
         for start in range(0, T, per_chunk):
-            z = normals(gens, (min(per_chunk, T - start), B, 3), device).to(dtype)
-            for zi in z.unbind(1):
-                modes = fourier_modes(torch.atan2(zi[..., 1], zi[..., 0]), inputs.frequencies)  # (R, B, D)
-                yield modes * sqrt_lam, modes @ coeff + inputs.label_noise_std * zi[..., 2]
+            z = normals(gens, (min(per_chunk, T - start), B, 3), self.device).to(self.dtype)
+            yield Chunk(z.shape[1], lambda i, z=z: self._batch(z[:, i]))
 
-    return MercerStream(lam.numel(), lambda group: (batches(group), evaluate))
+    def _batch(self, z: torch.Tensor):
+        modes = fourier_modes(torch.atan2(z[..., 1], z[..., 0]), self.inputs.frequencies)  # (R, B, D)
+        return modes * self.sqrt_lam, modes @ self.coeff + self.inputs.label_noise_std * z[..., 2]
+
+    def risk(self, w: torch.Tensor) -> torch.Tensor:
+        return ((w - self.w_star) ** 2) @ self.lam + self.offset
 
 
-def digits_stream(problem: Problem, inputs: DigitsInputs, device, dtype) -> MercerStream:
-    """Pool indices uniform with replacement; the label noise from a separate stream."""
-    B, T = problem.optim.batch_size, problem.optim.steps
-    psi = torch.tensor(inputs.pool_features, dtype=dtype, device=device)  # (M, M): rows are points
-    target = torch.tensor(inputs.target, dtype=dtype, device=device)
+class DigitsOnline(MercerOnline):
+    """Pool points iid (with replacement), label noise from a separate stream; ψ(x_i) the pool's Mercer features
+    over all modes (ΨΨᵀ = G); R = (1/M) Σ_i (f(x_i) − y*(x_i))² + σ², the exact mean over the pool."""
 
-    def evaluate(w):
-        risk = (w @ psi.T - target).pow(2).mean(-1) + inputs.label_noise_std**2
-        return risk, {"test_risk": risk}
+    def __init__(self, problem: Problem, group: range, device: torch.device, dtype: torch.dtype):
+        super().__init__(problem, group, device, dtype)
+        inputs: DigitsInputs = self.inputs
+        self.psi = torch.tensor(inputs.pool_features, dtype=dtype, device=device)  # (M, M): rows are points
+        self.target = torch.tensor(inputs.target, dtype=dtype, device=device)
+        self.dim = self.psi.shape[1]
 
-    def batches(group: range):
-        idx_gens = replica_generators(problem.seed, len(group), device, stream=streams.POOL_INDICES, first=group.start)
-        noise_gens = replica_generators(problem.seed, len(group), device, stream=streams.POOL_LABEL_NOISE, first=group.start)
-        per_chunk = chunk_steps(len(group), B * (psi.shape[1] + 1), problem.sim.chunk_mib, T)
+    def chunks(self):
+        B, T = self.problem.optim.batch_size, self.problem.optim.steps
+        idx_gens, noise_gens = self.generators(streams.POOL_INDICES), self.generators(streams.POOL_LABEL_NOISE)
+        per_chunk = chunk_steps(len(self.group), B * (self.dim + 1), self.problem.sim.chunk_mib, T)
         for start in range(0, T, per_chunk):
             n = min(per_chunk, T - start)
-            idx = integers(idx_gens, target.numel(), (n, B), device)
-            noise = inputs.label_noise_std * normals(noise_gens, (n, B), device).to(dtype)
-            for i in range(n):
-                yield psi[idx[:, i]], target[idx[:, i]] + noise[:, i]
+            idx = integers(idx_gens, self.target.numel(), (n, B), self.device)
+            noise = self.inputs.label_noise_std * normals(noise_gens, (n, B), self.device).to(self.dtype)
+            yield Chunk(n, lambda i, idx=idx, noise=noise: (self.psi[idx[:, i]], self.target[idx[:, i]] + noise[:, i]))
 
-    return MercerStream(psi.shape[1], lambda group: (batches(group), evaluate))
-
-
-def in_mercer_features(stream: Callable[..., MercerStream]) -> Callable[[Problem], Curves]:
-    """The simulator that runs ``stream``'s inputs as online SGD of a linear model on ψ(x) (:func:`run_sgd`)."""
-
-    def simulate_online(problem: Problem) -> Curves:
-        device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
-        features = stream(problem, problem.data.inputs, device, dtype)
-        D, B = features.dim, problem.optim.batch_size
-
-        def run_group(group: range, bar) -> Curves:
-            batches, evaluate = features.for_group(group)
-            theta = torch.zeros((len(group), D), dtype=dtype, device=device)
-            return run_sgd(problem, theta, batches, evaluate, ("test_risk",), bar).curves(METHOD, problem.optim.lr)
-
-        per_replica = (torch.finfo(dtype).bits // 8) * (2 * D + 2 * B * D)
-        return run_in_groups(problem, device, dtype, per_replica, problem.optim.steps, run_group)
-
-    return simulate_online
+    def risk(self, w: torch.Tensor) -> torch.Tensor:
+        return (w @ self.psi.T - self.target).pow(2).mean(-1) + self.inputs.label_noise_std**2
 
 
-SIMULATORS: dict[str, Callable[[Problem], Curves]] = {
-    "circle": in_mercer_features(circle_stream),
-    "digits": in_mercer_features(digits_stream),
-    "sphere": simulate_sphere_online,
-}
+def _mercer_bytes_per_replica(problem: Problem) -> Callable[[torch.dtype], int]:
+    inputs = problem.data.inputs
+    D = inputs.pool_features.shape[1] if isinstance(inputs, DigitsInputs) else problem.data.dim
+    return lambda dtype: (torch.finfo(dtype).bits // 8) * (2 * D + 2 * problem.optim.batch_size * D)
 
 
+MODELS = {"circle": (CircleOnline, _mercer_bytes_per_replica, METHOD), "digits": (DigitsOnline, _mercer_bytes_per_replica, METHOD),
+          "sphere": (SphereOnline, sphere_bytes_per_replica, SphereOnline.METHOD)}
+
+
+@register(SIMULATOR_ROLE, "kernel", "online", "torch", check=check_device)
 def simulate_kernel_online(problem: Problem) -> Curves:
-    return SIMULATORS[problem.data.inputs.kind](problem)
+    model, bytes_per_replica, method = MODELS[problem.data.inputs.kind]
+    return simulate_sgd(problem, model, bytes_per_replica(problem), method)

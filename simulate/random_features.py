@@ -2,16 +2,16 @@
 
 F ∈ R^{N×D} has iid N(0, 1/N) entries (E FᵀF = I_D), v_0 = 0, per-sample loss ½(f − y)², batch mean,
 ridge γ on v (docs/theory.md §1, §7).  Inputs x = √λ ⊙ z and labels y = w*·x + ε as for the linear
-model (:mod:`simulate.data`); online batches come from the same per-replica stream as the linear
+model (:mod:`twopoint.simulate.data`); online batches come from the same per-replica stream as the linear
 online simulator, so the two see identical samples.  Each replica has its own F
-(:mod:`twopoint.features`); with ``model.share_features`` every replica uses replica 0's F (a draw
+(:mod:`twopoint.data.features`); with ``model.share_features`` every replica uses replica 0's F (a draw
 that does not depend on the replica count).  The test risk is exact from the weights through the effective
 linear predictor u = Fᵀv:  R = (u − w*)ᵀΣ'(u − w*) + σ².
 
 * ``random_features/online``: SGD on fresh batches with features h = F x (R·B·N·D per step); the
   features of a whole chunk of pre-drawn steps are one batched GEMM, so F is read once per chunk.  The exact risk (R·N·D) is computed at the recorded steps only; divergence is
-  checked every step on the batch loss (:func:`simulate.sgd.run_sgd`).
-* ``random_features/finite``: the fixed-design algorithms of :mod:`simulate.fixed_design` on the
+  checked every step on the batch loss (the engine, :mod:`twopoint.simulate.engine`).
+* ``random_features/finite``: the fixed-design algorithms of :mod:`twopoint.simulate.fixed_design` on the
   feature matrix H = X Fᵀ (P × N), built in chunks of rows; only H, y and F are stored.
 
 Both process replicas in groups within ``sim.data_gib``, so the replica count R costs only time.
@@ -35,21 +35,22 @@ from __future__ import annotations
 
 import torch
 
-from twopoint.simulate.data import GaussianTeacher, training_set
-from twopoint.simulate.device import resolve_device, resolve_dtype
-from twopoint.simulate.fixed_design import Design, simulate_fixed_design
-from twopoint.simulate.groups import run_in_groups
-from twopoint.simulate.linear_online import METHOD as ONLINE_METHOD
-from twopoint.simulate.linear_online import chunk_steps
-from twopoint.simulate.rng import normals, replica_generators
-from twopoint.simulate.sgd import run_sgd
 from twopoint.core.curves import Curves
-from twopoint.data.features import feature_matrix
 from twopoint.core.problem import Problem
+from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.data.features import feature_matrix
+from twopoint.simulate.data import GaussianTeacher, training_set
+from twopoint.simulate.device import check_device
+from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
+from twopoint.simulate.fixed_design import Design, simulate_fixed_design
+from twopoint.simulate.least_squares import batch_gradient
+from twopoint.simulate.linear_online import METHOD as ONLINE_METHOD
+from twopoint.simulate.rng import normals, replica_generators
+
 
 def draw_features(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     """F of the replicas in ``group``: (R, N, D), or one (N, D) matrix (replica 0's) when shared
-    (:func:`twopoint.features.feature_matrix`, so the given-F theory can rebuild them)."""
+    (:func:`twopoint.data.features.feature_matrix`, so the given-F theory can rebuild them)."""
     N, D = problem.model.n_features, problem.data.dim
     replicas = [0] if problem.model.share_features else list(group)
     F = torch.empty((len(replicas), N, D), dtype=dtype, device=device)
@@ -68,39 +69,52 @@ def _model_floats(problem: Problem) -> int:
     return 0 if problem.model.share_features else problem.model.n_features * problem.data.dim
 
 
-def _online_group(problem: Problem, group: range, device: torch.device, dtype: torch.dtype, bar) -> Curves:
-    data, opt = problem.data, problem.optim
-    B, D, T, R = opt.batch_size, data.dim, opt.steps, len(group)
-    F = draw_features(problem, group, device, dtype)
-    teacher = GaussianTeacher(data, device, dtype)
-    gens = replica_generators(problem.seed, R, device, first=group.start)
-    # per step: the float32 draws, the inputs x in the working dtype, the features h and their step-major copy
-    per_step = B * (D + 1) + (torch.finfo(dtype).bits // 32) * B * (D + 2 * problem.model.n_features)
-    per_chunk = chunk_steps(R, per_step, problem.sim.chunk_mib, T)
+class OnlineRandomFeatures:
+    """Engine model: fresh batches (the linear online stream), features of a whole chunk in one batched GEMM."""
 
-    def batches():
+    quantities = ("test_risk",)
+    ridge_anchor = None
+
+    def __init__(self, problem: Problem, group: range, device: torch.device, dtype: torch.dtype):
+        self.problem, self.group, self.device, self.dtype = problem, group, device, dtype
+        self.F = draw_features(problem, group, device, dtype)
+        self.teacher = GaussianTeacher(problem.data, device, dtype)
+
+    def init(self) -> torch.Tensor:
+        return torch.zeros((len(self.group), self.problem.model.n_features), dtype=self.dtype, device=self.device)
+
+    def chunks(self):
+        B, D, T, R = self.problem.optim.batch_size, self.problem.data.dim, self.problem.optim.steps, len(self.group)
+        gens = replica_generators(self.problem.seed, R, self.device, first=self.group.start)
+        # per step: the float32 draws, the inputs x in the working dtype, the features h and their step-major copy
+        per_step = B * (D + 1) + (torch.finfo(self.dtype).bits // 32) * B * (D + 2 * self.problem.model.n_features)
+        per_chunk = chunk_steps(R, per_step, self.problem.sim.chunk_mib, T)
         for start in range(0, T, per_chunk):
             n = min(per_chunk, T - start)
-            x, y = teacher.sample(normals(gens, (n, B, D + 1), device).reshape(R, n * B, D + 1))  # (R, n·B, D)
-            h = (x @ F.mT).view(R, n, B, -1)  # one batched GEMM per chunk: F is read once per chunk
+            x, y = self.teacher.sample(normals(gens, (n, B, D + 1), self.device).reshape(R, n * B, D + 1))  # (R, n·B, D)
+            h = (x @ self.F.mT).view(R, n, B, -1)  # one batched GEMM per chunk: F is read once per chunk
             # step-major copies, so that every step's (R, B, N) slice is contiguous
-            yield from zip(h.transpose(0, 1).contiguous().unbind(0), y.view(R, n, B).transpose(0, 1).contiguous().unbind(0))
+            h, y = h.transpose(0, 1).contiguous(), y.view(R, n, B).transpose(0, 1).contiguous()
+            yield Chunk(n, lambda i, h=h, y=y: (h[i], y[i]))
 
-    def evaluate(v):
-        err = torch.matmul(v[:, None], F)[:, 0] - teacher.w_star
-        return teacher.train_risk(err), {"test_risk": teacher.test_risk(err)}
+    def gradient(self, v: torch.Tensor, batch):
+        h, y = batch
+        grad, residual = batch_gradient(h, v, y)
+        return grad, residual.pow(2).mean(-1)
 
-    rec = run_sgd(problem, torch.zeros((R, problem.model.n_features), dtype=dtype, device=device), batches(), evaluate,
-                  ("test_risk",), bar)
-    return rec.curves(_label(problem) + ONLINE_METHOD, opt.lr)
+    def evaluate(self, v: torch.Tensor):
+        err = torch.matmul(v[:, None], self.F)[:, 0] - self.teacher.w_star
+        return self.teacher.train_risk(err), {"test_risk": self.teacher.test_risk(err)}
 
 
+@register(SIMULATOR_ROLE, "random_features", "online", "torch", check=check_device)
 def simulate_random_features_online(problem: Problem) -> Curves:
-    device, dtype = resolve_device(problem.sim.device), resolve_dtype(problem.sim.dtype)
     N, D, B = problem.model.n_features, problem.data.dim, problem.optim.batch_size
-    per_replica = (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + B * (N + D))
-    return run_in_groups(problem, device, dtype, per_replica, problem.optim.steps,
-                         lambda group, bar: _online_group(problem, group, device, dtype, bar))
+
+    def per_replica(dtype: torch.dtype) -> int:
+        return (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + B * (N + D))
+
+    return simulate_sgd(problem, OnlineRandomFeatures, per_replica, _label(problem) + ONLINE_METHOD)
 
 
 def random_features_design(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> Design:
@@ -112,5 +126,6 @@ def random_features_design(problem: Problem, group: range, device: torch.device,
     return Design(H, y, lambda v: teacher.test_risk(torch.matmul(v, F.to(v.dtype)) - teacher.w_star))
 
 
+@register(SIMULATOR_ROLE, "random_features", "finite", "torch", check=check_device)
 def simulate_random_features_finite(problem: Problem) -> Curves:
     return simulate_fixed_design(problem, random_features_design, problem.model.n_features, _model_floats(problem), _label(problem))

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import torch
 from twopoint.api import compose
+from twopoint.core import streams
+from twopoint.simulate.rng import normals, replica_generators
 from twopoint.data.build import build_problem
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,6 +24,15 @@ def compose_config(*overrides: str):
 
 def make_problem(*overrides: str):
     return build_problem(compose_config(*overrides))
+
+
+def draw_data(problem, group: range, device, dtype):
+    """Whitened inputs z (R, P, D) and label noise ε (R, P) of the replicas in ``group``: the raw numbers behind
+    :func:`twopoint.simulate.data.training_set`, drawn again from the same streams for independent checks."""
+    P, D = problem.data.n_train, problem.data.dim
+    gens = replica_generators(problem.seed, len(group), device, stream=streams.TRAINING_DATA, first=group.start)
+    z = normals(gens, (P, D + 1), device)
+    return z[..., :D].to(dtype).contiguous(), problem.data.noise_std * z[..., D].to(dtype)
 
 
 def assert_replicas_match(curves, reference, replicas: int, train_atol: float) -> None:

@@ -14,7 +14,7 @@ from conftest import make_problem
 from twopoint.simulate import simulate
 from twopoint.core.streams import BATCH_INDICES as BATCH_STREAM
 from twopoint.core.streams import TRAINING_DATA as DATA_STREAM
-from twopoint.simulate.kernel import SAMPLERS, ExactRisk, dual_sgd_step, fourier_modes
+from twopoint.simulate.kernel import SAMPLERS, ExactRisk, dual_gradient, fourier_modes
 from twopoint.simulate.rng import integers, normals, permutations, replica_generators
 from twopoint.data.kernels import harmonic_multiplicity, zonal_series
 
@@ -52,7 +52,8 @@ def test_dual_sgd_equals_primal_sgd_in_fourier_features():
     for _ in range(steps):
         idx = rng.integers(P, size=B)
         idx[1] = idx[0]  # a repeated index counts twice, as in the primal batch
-        a, _ = dual_sgd_step(a, torch.as_tensor(gram)[None], torch.as_tensor(y)[None], torch.as_tensor(idx)[None], lr, ridge)
+        grad, _ = dual_gradient(a, torch.as_tensor(gram)[None], torch.as_tensor(y)[None], torch.as_tensor(idx)[None])
+        a = a - lr * (grad + ridge * a)  # the engine's update, θ ← θ − η(g + γθ)
         w = w - lr * (psi[idx].T @ (psi[idx] @ w - y[idx]) / B + ridge * w)
         np.testing.assert_allclose(psi.T @ a[0].numpy(), w, atol=1e-10)
 

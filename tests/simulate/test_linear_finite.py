@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_replicas_match, make_problem
+from conftest import assert_replicas_match, draw_data, make_problem
 from twopoint.simulate import simulate
-from twopoint.simulate.linear_finite import draw_data
 
 SMALL = ("data.dim=12", "optim.steps=80", "sim.replicas=3", "record.points=20", "sim.device=cpu", "theory.enabled=false")
 

@@ -10,10 +10,9 @@ import scipy.linalg
 import torch
 
 import twopoint.simulate.data as sim_data
-from conftest import assert_replicas_match, make_problem
+from conftest import assert_replicas_match, draw_data, make_problem
 from twopoint.simulate import simulate
 from twopoint.core.streams import BATCH_INDICES as BATCH_STREAM
-from twopoint.simulate.linear_finite import draw_data
 from twopoint.simulate.random_features import draw_features
 from twopoint.core.streams import FEATURES as FEATURE_STREAM
 from twopoint.simulate.rng import integers, normals, replica_generators

@@ -17,7 +17,8 @@ def info_text() -> str:
     """One block per (model, regime): its simulator and its theory methods (the first is ``auto``'s default)."""
     load_implementations()
     rows = table()
-    regimes = list(dict.fromkeys((r["model"], r["regime"]) for r in rows))
+    order = {"linear": 0, "random_features": 1, "kernel": 2, "online": 0, "finite": 1}
+    regimes = sorted(dict.fromkeys((r["model"], r["regime"]) for r in rows), key=lambda k: (order.get(k[0], 9), order.get(k[1], 9)))
     lines = []
     for model, regime in regimes:
         here = [r for r in rows if (r["model"], r["regime"]) == (model, regime)]
