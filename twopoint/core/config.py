@@ -1,17 +1,30 @@
-"""Structured config schemas (registered in Hydra's ConfigStore).
+"""Structured config schemas (registered in Hydra's ConfigStore by :func:`register_configs`).
 
-The schemas fix the key names and types; the YAML groups in ``configs/`` choose values.  A
-``kind`` field selects an implementation through a registry (see :mod:`twopoint.registry`);
-which kinds exist and which values are allowed is checked by :func:`twopoint.problem.build_problem`
-before any compute, so every error names the key, the value and what is allowed.
+The schemas fix the key names, types and allowed values; the YAML groups in ``configs/`` choose values.
+Each data kind (``gaussian``, ``circle``, ``sphere``, ``digits``) and each model kind (``linear``,
+``random_features``, ``kernel``) has its own schema, stored as an option of the ``data`` / ``model`` group
+(``<kind>_schema``) that the group's YAML files extend, so a key of another kind does not exist: Hydra
+rejects ``data.sphere.dim=3`` on Gaussian data or ``model.n_features=10`` on the linear model as an unknown
+key.  Every schema declares ``_constraints``, its table of allowed values (:mod:`twopoint.core.constraints`),
+checked with the rest of the config by :func:`twopoint.data.build.build_problem` before any compute, so every
+error names the key, the value and what is allowed.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import ClassVar, List, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from twopoint.core import constraints as c
+
+POSITIVE_INT = c.Interval(int, 1, None, description="a positive integer")
+POSITIVE = c.Interval(float, 0, None, closed="neither", description="a positive number")
+NON_NEGATIVE = c.Interval(float, 0, None, description="a number >= 0")
+FINITE_LIST = c.Optional(c.ListOf(c.Interval(float)), description="a list of finite numbers, or null")
 
 
 @dataclass
@@ -20,6 +33,7 @@ class SpectrumConfig:
 
     ``powerlaw``: λ_k = scale · k^(−alpha).  ``custom``: ``values`` (a list) or ``path`` (a .npy
     file), times ``scale``.  ``same`` (test spectrum only): the training spectrum, times ``scale``.
+    ``kind`` is checked by the spectrum registry (:mod:`twopoint.data.spectra`).
     """
 
     kind: str = "powerlaw"
@@ -28,6 +42,12 @@ class SpectrumConfig:
     values: Optional[List[float]] = None
     path: Optional[str] = None
 
+    _constraints: ClassVar[dict] = {
+        "alpha": c.Interval(float, 0, None, closed="neither", description="alpha > 0"),
+        "scale": c.Interval(float, 0, None, closed="neither", description="scale > 0"),
+        "values": FINITE_LIST,
+    }
+
 
 @dataclass
 class TeacherConfig:
@@ -35,7 +55,7 @@ class TeacherConfig:
 
     ``powerlaw``: λ_k w*_k² = k^(−beta), i.e. w*_k = k^(−(beta−alpha)/2) for a power-law Σ.
     ``random``: w*_k iid N(0, 1/dim) drawn from ``seed`` (the run's seed when null).
-    ``custom``: ``values`` or ``path`` (.npy).
+    ``custom``: ``values`` or ``path`` (.npy).  ``kind`` is checked by the teacher registry.
     """
 
     kind: str = "powerlaw"
@@ -44,19 +64,32 @@ class TeacherConfig:
     values: Optional[List[float]] = None
     path: Optional[str] = None
 
+    _constraints: ClassVar[dict] = {
+        "beta": c.Interval(float),
+        "seed": c.Optional(c.Interval(int, 0, None)),
+        "values": FINITE_LIST,
+    }
+
 
 @dataclass
 class SphereConfig:
-    """``data.kind=sphere``: x uniform on the unit sphere in R^dim; zonal target with power
-    ``target_power[ℓ]`` in degree ℓ (see :mod:`twopoint.inputs`)."""
+    """x uniform on the unit sphere in R^dim; zonal target with power ``target_power[ℓ]`` in degree ℓ
+    (see :mod:`twopoint.data.inputs`)."""
 
     dim: int = 3
     target_power: List[float] = field(default_factory=lambda: [0.0, 1.0, 0.5, 0.25])
 
+    _constraints: ClassVar[dict] = {
+        "dim": c.Interval(int, 2, None, description="an integer d >= 2 (x on the unit sphere in R^d)"),
+        "target_power": c.All(c.ListOf(c.Interval(float, 0, None), min_length=1),
+                              c.Satisfies(lambda p: math.fsum(p) > 0, "not all 0"),
+                              description="a non-empty list of powers >= 0, not all 0"),
+    }
+
 
 @dataclass
 class DigitsConfig:
-    """``data.kind=digits``: scikit-learn's ``load_digits`` pool (1797 images, standardised pixels).
+    """scikit-learn's ``load_digits`` pool (1797 images, standardised pixels).
 
     ``target``: ``one_vs_rest`` (+1 for ``digit``, −1 otherwise) or ``value`` (the digit, standardised).
     ``replace``: draw the P training points iid from the pool (with replacement) instead of a subset
@@ -67,39 +100,95 @@ class DigitsConfig:
     digit: int = 0
     replace: bool = False
 
+    _constraints: ClassVar[dict] = {
+        "target": c.Options("one_vs_rest", "value"),
+        "digit": c.Interval(int, 0, 9, description="an integer 0..9"),
+    }
+
 
 @dataclass
 class DataConfig:
-    """Gaussian inputs x ~ N(0, Σ), labels y = w*·x + ε with ε ~ N(0, noise_std²).
+    """The keys every data kind has (the base of the ``data`` group's schemas).
 
+    ``kind``: which inputs (fixed by the schema: choose them with ``data=powerlaw|circle|sphere|digits``).
     ``n_train``: null = online (a fresh batch every step); an integer P = a fixed training set.
+    ``noise_std``: σ of the label noise ε ~ N(0, σ²).
+    """
+
+    kind: str = MISSING
+    noise_std: float = 0.1
+    n_train: Optional[int] = None
+
+    default_kernel: ClassVar[Optional[str]] = None  # model.kernel.kind when null (kernel machines)
+    _constraints: ClassVar[dict] = {
+        "noise_std": NON_NEGATIVE,
+        "n_train": c.Optional(POSITIVE_INT, description="a positive integer (or null: online)"),
+    }
+
+
+@dataclass
+class GaussianDataConfig(DataConfig):
+    """``data=powerlaw``: Gaussian inputs x ~ N(0, Σ) in R^dim, labels y = w*·x + ε.
+
     ``test_spectrum``: the test covariance Σ' (diagonal in Σ's basis) for covariate shift;
-    ``kind: same`` (default) means Σ' = Σ.
-    ``kind``: ``gaussian`` (the above) or, for ``model.kind=kernel``, ``circle``, ``sphere``, ``digits``
-    (:mod:`twopoint.inputs`; ``dim``, ``spectrum`` and ``test_spectrum`` are then unused, ``teacher``
-    gives the circle's target in the kernel's eigenbasis).
+    ``kind: same`` (default) means Σ' = Σ (times its ``scale``).
     """
 
     kind: str = "gaussian"
     dim: int = 500
     spectrum: SpectrumConfig = field(default_factory=SpectrumConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
-    noise_std: float = 0.1
-    n_train: Optional[int] = None
     test_spectrum: SpectrumConfig = field(default_factory=lambda: SpectrumConfig(kind="same"))
+
+    _constraints: ClassVar[dict] = {"dim": POSITIVE_INT}
+
+
+@dataclass
+class CircleDataConfig(DataConfig):
+    """``data=circle`` (kernel machines): x uniform on [0, 1); the target is given by ``teacher`` in the
+    periodic kernel's Fourier eigenbasis (powerlaw: c*_k² = k^−beta)."""
+
+    kind: str = "circle"
+    n_train: Optional[int] = 400
+    teacher: TeacherConfig = field(default_factory=lambda: TeacherConfig(beta=1.5))
+
+    default_kernel: ClassVar[Optional[str]] = "periodic"
+
+
+@dataclass
+class SphereDataConfig(DataConfig):
+    """``data=sphere`` (kernel machines): x uniform on the unit sphere, zonal target (``sphere``)."""
+
+    kind: str = "sphere"
+    n_train: Optional[int] = 200
     sphere: SphereConfig = field(default_factory=SphereConfig)
+
+    default_kernel: ClassVar[Optional[str]] = "laplace"
+
+
+@dataclass
+class DigitsDataConfig(DataConfig):
+    """``data=digits`` (kernel machines): the images of scikit-learn's digits (``digits``)."""
+
+    kind: str = "digits"
+    n_train: Optional[int] = 400
+    noise_std: float = 0.0
     digits: DigitsConfig = field(default_factory=DigitsConfig)
+
+    default_kernel: ClassVar[Optional[str]] = "rbf"
 
 
 @dataclass
 class KernelConfig:
-    """The kernel of ``model.kind=kernel`` (null ``kind`` for other models); see :mod:`twopoint.kernels`.
+    """The kernel of ``model=kernel``; see :mod:`twopoint.data.kernels`.
 
-    ``periodic`` (circle): per-frequency eigenvalues μ_0..μ_M from ``spectrum`` (powerlaw:
-    μ_m = scale (m + 1)^−alpha), M = ``frequencies``.  ``rbf`` exp(−‖x − x'‖²/(2 bandwidth²)) and
+    ``kind``: null = the default of the inputs (``periodic`` on the circle, ``laplace`` on the sphere,
+    ``rbf`` on digits).  ``periodic`` (circle): per-frequency eigenvalues μ_0..μ_M from ``spectrum``
+    (powerlaw: μ_m = scale (m + 1)^−alpha), M = ``frequencies``.  ``rbf`` exp(−‖x − x'‖²/(2 bandwidth²)) and
     ``laplace`` exp(−‖x − x'‖/bandwidth) (sphere, digits); ``relu_ntk`` (sphere).  On the sphere the
     Mercer series is truncated after degree ``max_degree``.  Modes with λ_k ≤ ``cutoff`` × max λ are
-    dropped (their target power counts as noise in the theory).
+    dropped (their target power counts as noise in the theory).  Which kernels suit which inputs is
+    checked with the inputs (:mod:`twopoint.data.inputs`).
     """
 
     kind: Optional[str] = None
@@ -109,22 +198,53 @@ class KernelConfig:
     max_degree: int = 20
     cutoff: float = 1e-12
 
+    _constraints: ClassVar[dict] = {
+        "bandwidth": c.Interval(float, 0, None, closed="neither", description="a positive length scale"),
+        "frequencies": c.Interval(int, 1, None, description="a positive integer M (modes 0..M)"),
+        "max_degree": c.Interval(int, 0, None),
+        "cutoff": c.Interval(float, 0, 1, closed="left", description="a relative eigenvalue cutoff in [0, 1)"),
+    }
+
 
 @dataclass
 class ModelConfig:
-    """``linear``: f = w·x with w_0 = 0.
+    """The keys every model kind has (the base of the ``model`` group's schemas): ``kind``, fixed by the
+    schema (choose it with ``model=linear|random_features|kernel``)."""
 
-    ``random_features``: f = v·(F x), v_0 = 0, F ∈ R^{N×D} with iid N(0, 1/N) entries
-    (E FᵀF = I, so N → ∞ recovers ``linear``); N = ``n_features``.  Each replica draws its own F
-    unless ``share_features`` (one F for all replicas: the "given F" view).
+    kind: str = MISSING
 
-    ``kernel``: f = Σ_i a_i K(x_i, ·) over the P training inputs, a_0 = 0, SGD on a (docs/theory.md §8).
-    """
+
+@dataclass
+class LinearModelConfig(ModelConfig):
+    """``model=linear``: f = w·x with w_0 = 0."""
 
     kind: str = "linear"
-    n_features: Optional[int] = None
+
+
+@dataclass
+class RandomFeaturesModelConfig(ModelConfig):
+    """``model=random_features``: f = v·(F x), v_0 = 0, F ∈ R^{N×D} with iid N(0, 1/N) entries
+    (E FᵀF = I, so N → ∞ recovers ``linear``); N = ``n_features``.  Each replica draws its own F
+    unless ``share_features`` (one F for all replicas: the "given F" view)."""
+
+    kind: str = "random_features"
+    n_features: int = 200
     share_features: bool = False
+
+    _constraints: ClassVar[dict] = {"n_features": POSITIVE_INT}
+
+
+@dataclass
+class KernelModelConfig(ModelConfig):
+    """``model=kernel``: f = Σ_i a_i K(x_i, ·) over the P training inputs, a_0 = 0, SGD on a
+    (docs/theory.md §8); needs ``data=circle``, ``sphere`` or ``digits``."""
+
+    kind: str = "kernel"
     kernel: KernelConfig = field(default_factory=KernelConfig)
+
+
+DATA_SCHEMAS = {cls.kind: cls for cls in (GaussianDataConfig, CircleDataConfig, SphereDataConfig, DigitsDataConfig)}
+MODEL_SCHEMAS = {cls.kind: cls for cls in (LinearModelConfig, RandomFeaturesModelConfig, KernelModelConfig)}
 
 
 @dataclass
@@ -142,6 +262,14 @@ class OptimConfig:
     steps: int = 500
     ridge: float = 0.0
 
+    _constraints: ClassVar[dict] = {
+        "algorithm": c.Options("sgd", "sgd_epochs", "gd", "gradient_flow"),  # which ones the data allow: build
+        "lr": POSITIVE,
+        "batch_size": POSITIVE_INT,
+        "steps": POSITIVE_INT,
+        "ridge": NON_NEGATIVE,
+    }
+
 
 @dataclass
 class SimConfig:
@@ -155,13 +283,21 @@ class SimConfig:
     chunk_mib: int = 64
     data_gib: float = 4.0
 
+    _constraints: ClassVar[dict] = {
+        "replicas": POSITIVE_INT,
+        "device": c.Options("auto", "cpu", "cuda"),  # whether a GPU is visible: twopoint.simulate.device
+        "dtype": c.Options("float64", "float32"),
+        "chunk_mib": POSITIVE_INT,
+        "data_gib": POSITIVE,
+    }
+
 
 @dataclass
 class TheoryConfig:
     """``method``: ``auto`` (the most accurate available) or a named method."""
 
     enabled: bool = True
-    method: str = "auto"
+    method: str = "auto"  # which methods exist for the problem: twopoint.theory.predict
 
 
 @dataclass
@@ -169,6 +305,8 @@ class RecordConfig:
     """Log-spaced recording grid of ``points`` steps in [0, optim.steps], step 0 included."""
 
     points: int = 60
+
+    _constraints: ClassVar[dict] = {"points": c.Interval(int, 2, None)}
 
 
 @dataclass
@@ -180,12 +318,16 @@ class CompareConfig:
     max_abs_z: float = 4.0
     figure_formats: List[str] = field(default_factory=lambda: ["png", "pdf"])
 
+    _constraints: ClassVar[dict] = {"max_rel_err": POSITIVE, "max_abs_z": POSITIVE}
+
 
 @dataclass
 class TwopointConfig:
+    """The whole config; ``data`` and ``model`` are filled by their groups (one schema per kind)."""
+
     seed: int = 0
-    data: DataConfig = field(default_factory=DataConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = MISSING
+    model: ModelConfig = MISSING
     optim: OptimConfig = field(default_factory=OptimConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     theory: TheoryConfig = field(default_factory=TheoryConfig)
@@ -193,8 +335,15 @@ class TwopointConfig:
     compare: CompareConfig = field(default_factory=CompareConfig)
     experiment_name: Optional[str] = None
 
+    _constraints: ClassVar[dict] = {"seed": c.Interval(int, 0, None)}
+
 
 def register_configs() -> None:
-    """Register the schemas so that ``configs/config.yaml`` can extend them."""
+    """Register the schemas: ``twopoint_schema`` (extended by ``configs/config.yaml``) and one option per kind
+    in the ``data`` and ``model`` groups (``<kind>_schema``, extended by the group's YAML files)."""
     cs = ConfigStore.instance()
     cs.store(name="twopoint_schema", node=TwopointConfig)
+    for kind, schema in DATA_SCHEMAS.items():
+        cs.store(group="data", name=f"{kind}_schema", node=schema)
+    for kind, schema in MODEL_SCHEMAS.items():
+        cs.store(group="model", name=f"{kind}_schema", node=schema)

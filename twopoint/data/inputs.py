@@ -31,13 +31,13 @@ import numpy as np
 
 from twopoint.data.kernels import (DOT_PRODUCT, RADIAL, circle_mode_eigenvalues, dot_product_eigenvalues, euclidean_gram,
                               harmonic_multiplicity)
+from twopoint.core.constraints import Options
 from twopoint.core.errors import ConfigError
 from twopoint.core.registry import Registry
 from twopoint.data.spectra import build_spectrum, build_teacher
 
 INPUTS: Registry = Registry("input distribution")
 KERNELS_FOR = {"circle": ("periodic",), "sphere": DOT_PRODUCT, "digits": RADIAL}
-DIGITS_TARGETS = ("one_vs_rest", "value")
 POOL_SIZE = 1797
 
 
@@ -108,21 +108,15 @@ def _kept(eigenvalues: np.ndarray, cutoff: float) -> np.ndarray:
 
 
 def _check_kernel(kind: str, kernel) -> None:
+    """The kernel must suit the inputs (each key's own range is checked by the config's constraint tables)."""
     allowed = KERNELS_FOR[kind]
-    if kernel.kind not in allowed:
-        raise ConfigError("model.kernel.kind", kernel.kind, f"one of {', '.join(allowed)} for data.kind={kind}")
-    if not 0 <= kernel.cutoff < 1:
-        raise ConfigError("model.kernel.cutoff", kernel.cutoff, "a relative eigenvalue cutoff in [0, 1)")
-    if kernel.kind in RADIAL and not (kernel.bandwidth is not None and kernel.bandwidth > 0):
-        raise ConfigError("model.kernel.bandwidth", kernel.bandwidth, f"a positive length scale for {kernel.kind}")
+    Options(*allowed, description=f"one of {', '.join(allowed)} for data.kind={kind}").check("model.kernel.kind", kernel.kind)
 
 
 @INPUTS.register("circle")
 def circle_inputs(cfg, seed: int, noise_std: float) -> CircleInputs:
     kernel = cfg.model.kernel
     M = kernel.frequencies
-    if isinstance(M, bool) or not isinstance(M, int) or M < 1:
-        raise ConfigError("model.kernel.frequencies", M, "a positive integer M (modes 0..M)")
     mu = build_spectrum(kernel.spectrum, "model.kernel.spectrum", M + 1)
     if np.any(mu <= 0):
         raise ConfigError("model.kernel.spectrum", "<spectrum>", "strictly positive eigenvalues")
@@ -135,13 +129,7 @@ def circle_inputs(cfg, seed: int, noise_std: float) -> CircleInputs:
 def sphere_inputs(cfg, seed: int, noise_std: float) -> SphereInputs:
     kernel, s = cfg.model.kernel, cfg.data.sphere
     d, L = s.dim, kernel.max_degree
-    if isinstance(d, bool) or not isinstance(d, int) or d < 2:
-        raise ConfigError("data.sphere.dim", d, "an integer d >= 2 (x on the unit sphere in R^d)")
-    if isinstance(L, bool) or not isinstance(L, int) or L < 0:
-        raise ConfigError("model.kernel.max_degree", L, "an integer >= 0")
     power = np.asarray(list(s.target_power), dtype=np.float64)
-    if power.size == 0 or np.any(~np.isfinite(power)) or np.any(power < 0) or not power.sum() > 0:
-        raise ConfigError("data.sphere.target_power", list(s.target_power), "a non-empty list of powers >= 0, not all 0")
     mu = dot_product_eigenvalues(kernel.kind, d, L, kernel.bandwidth)
     mu = np.where(_kept(mu, kernel.cutoff), mu, 0.0)
     degrees = np.flatnonzero(mu)
@@ -189,10 +177,6 @@ def _digits_eigen(kernel: str, bandwidth: float, target: str, digit: int):
 @INPUTS.register("digits")
 def digits_inputs(cfg, seed: int, noise_std: float) -> DigitsInputs:
     kernel, g = cfg.model.kernel, cfg.data.digits
-    if g.target not in DIGITS_TARGETS:
-        raise ConfigError("data.digits.target", g.target, f"one of {', '.join(DIGITS_TARGETS)}")
-    if g.target == "one_vs_rest" and (isinstance(g.digit, bool) or g.digit not in range(10)):
-        raise ConfigError("data.digits.digit", g.digit, "an integer 0..9")
     P = cfg.data.n_train
     if P is not None and not g.replace and P > POOL_SIZE:
         raise ConfigError("data.n_train", P, f"at most the pool size {POOL_SIZE} without replacement (or data.digits.replace=true)")
@@ -204,7 +188,8 @@ def digits_inputs(cfg, seed: int, noise_std: float) -> DigitsInputs:
 
 
 def build_inputs(cfg, seed: int, noise_std: float) -> InputSpec:
-    """Resolve ``data.kind`` with ``model.kernel`` (kind validated before any compute)."""
+    """Resolve ``data.kind`` with ``model.kernel`` (kind validated before any compute; every key's range is
+    checked before, against the config's constraint tables, by :func:`twopoint.data.build.build_problem`)."""
     kind = cfg.data.kind
     builder = INPUTS.get(kind, "data.kind")
     _check_kernel(kind, cfg.model.kernel)

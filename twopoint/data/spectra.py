@@ -39,9 +39,7 @@ def _custom_array(cfg, key: str, dim: int) -> np.ndarray:
 
 @SPECTRA.register("powerlaw")
 def powerlaw_spectrum(cfg, key: str, dim: int) -> np.ndarray:
-    """λ_k = scale · k^(−alpha), k = 1..dim (not normalised: λ_1 = scale)."""
-    if not cfg.alpha > 0:
-        raise ConfigError(f"{key}.alpha", cfg.alpha, "alpha > 0")
+    """λ_k = scale · k^(−alpha), k = 1..dim (not normalised: λ_1 = scale; alpha > 0 by the config's constraints)."""
     return cfg.scale * np.arange(1, dim + 1, dtype=np.float64) ** (-float(cfg.alpha))
 
 
@@ -55,8 +53,8 @@ def custom_spectrum(cfg, key: str, dim: int) -> np.ndarray:
 
 
 def build_spectrum(cfg, key: str, dim: int) -> np.ndarray:
-    if not cfg.scale > 0:
-        raise ConfigError(f"{key}.scale", cfg.scale, "scale > 0")
+    """The spectrum of ``cfg.kind`` (a :class:`~twopoint.core.config.SpectrumConfig` already validated against its
+    constraints: alpha > 0, scale > 0)."""
     return SPECTRA.get(cfg.kind, f"{key}.kind")(cfg, key, dim)
 
 
