@@ -218,7 +218,6 @@ def test_a_key_of_another_kind_does_not_exist(overrides, key):
     assert getattr(info.value.__cause__, "full_key", None) == key, repr(info.value.__cause__)
 
 
-@pytest.mark.xfail(strict=True, reason="twopoint.api.compose does not yet take the key from err.__cause__")
 @pytest.mark.parametrize("override, key", [("data.sphere.dim=3", "data.sphere"), ("model.n_features=10", "model.n_features")])
 def test_api_names_the_unknown_key_of_another_kind(override, key):
     with pytest.raises(ConfigError) as info:

@@ -57,9 +57,11 @@ def compose(*overrides: str) -> DictConfig:
     try:
         with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
             return hydra_compose("config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:
-        key = getattr(err, "full_key", None) or "overrides"
-        raise ConfigError(key, " ".join(overrides), str(err).strip().splitlines()[0]) from None
+    except (HydraException, OmegaConfBaseException) as err:  # Hydra wraps the OmegaConf error that names the key
+        cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else None
+        key = getattr(err, "full_key", None) or getattr(cause, "full_key", None) or "overrides"
+        detail = f" ({str(cause).strip().splitlines()[0]})" if cause is not None else ""
+        raise ConfigError(key, " ".join(overrides), str(err).strip().splitlines()[0] + detail) from None
     finally:
         if outer is not None:
             GlobalHydra.instance().initialize(outer)
