@@ -55,7 +55,7 @@ def evaluate(sim: Curves | None, theory: Curves | None, tol: Tolerances) -> Eval
     else:
         stats = {q: quantity_metrics(sim, theory, q) for q in sim.quantities if q in theory.values}
         metrics["quantities"] = {q: {k: v for k, v in s.items() if not k.startswith("_")} for q, s in stats.items()}
-        verdict, reason = divergence_verdict(sim, theory) or curve_verdict(stats, tol)
+        verdict, reason = divergence_verdict(sim, theory) or curve_verdict(stats, tol, sim.replicas)
         if "inputs" in sim.info:  # kernel machine on real inputs: the theory assumes Gaussian eigenfeatures
             metrics["gaussian_equivalence_gap"] = {q: equivalence_gap(sim, theory, q) for q in stats}
     metrics["verdict"], metrics["verdict_reason"] = verdict, reason

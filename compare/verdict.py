@@ -1,9 +1,23 @@
 """Pass/fail verdict from the agreement statistics, for CI use.
 
-A grid point agrees when its relative error is within ``max_rel_err`` *or* it is within
-``max_abs_z`` standard errors (so noisy points are judged by Monte-Carlo error, precise points
-by relative error).  Divergence must agree too: theory predicting divergence and at least half
-of the replicas diverging is a pass ("both diverged"); divergence on one side only is a fail.
+Two tests, both must pass:
+* pointwise: a grid point agrees when its relative error is within ``max_rel_err`` *or* it is within
+  ``max_abs_z`` standard errors (noisy points are judged by Monte-Carlo error, precise points by
+  relative error);
+* global: the mean relative bias b̄ over replicas of each replica's grid-averaged relative deviation
+  (:mod:`twopoint.compare.metrics`) is within ``max_rel_err`` *or* within the two-sided
+  ``GLOBAL_FALSE_ALARM`` quantile of its standard error (one test per quantity, so no grid-size
+  multiplicity: 4.07 stderr at 16 replicas, 3.34 at 256).  The replicas are independent, so this is valid although the grid points are correlated; it
+  rejects a theory that is off by a consistent amount everywhere while each point alone is still within
+  its (large, few-replica) error bar.
+``max_abs_z`` is read as a Gaussian tail probability: a mean over R replicas divided by its sample
+standard error is Student-t with R − 1 degrees of freedom, so the threshold actually applied is the t
+quantile of the same tail probability (:func:`z_threshold`: 4 → 5.5 at 16 replicas, 4.07 at 256), which
+keeps the false-alarm rate of a correct theory from growing as the replica count shrinks.  With fewer than
+``MIN_REPLICAS_FOR_STDERR`` replicas the standard errors are not trusted at all: both tests use the
+relative tolerance alone, and the reason says so.  Divergence must agree too: theory predicting
+divergence and at least half of the replicas diverging is a pass ("both diverged"); divergence on one
+side only is a fail.
 """
 
 from __future__ import annotations
@@ -11,9 +25,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from twopoint.core.curves import Curves
 from twopoint.core.errors import ConfigError
+
+MIN_REPLICAS_FOR_STDERR = 8  # below this a sample standard error is too unreliable to judge by
+GLOBAL_FALSE_ALARM = 1e-3  # two-sided tail probability of the one global bias test per quantity
 
 
 @dataclass(frozen=True)
@@ -42,13 +60,39 @@ def divergence_verdict(sim: Curves, theory: Curves) -> tuple[str, str] | None:
     return None
 
 
-def curve_verdict(stats: dict[str, dict], tol: Tolerances) -> tuple[str, str]:
-    """Pointwise agreement of every quantity (statistics from :func:`quantity_metrics`)."""
+def z_threshold(max_abs_z: float, replicas: int) -> float:
+    """The Student-t (R − 1 degrees of freedom) quantile with the two-sided Gaussian tail probability of ``max_abs_z``."""
+    return float(stats.t.isf(stats.norm.sf(max_abs_z), replicas - 1))
+
+
+def bias_threshold(replicas: int) -> float:
+    """The Student-t (R − 1 degrees of freedom) quantile of two-sided tail probability ``GLOBAL_FALSE_ALARM``."""
+    return float(stats.t.isf(GLOBAL_FALSE_ALARM / 2, replicas - 1))
+
+
+def curve_verdict(stats: dict[str, dict], tol: Tolerances, replicas: int) -> tuple[str, str]:
+    """Pointwise and global agreement of every quantity (statistics from :func:`quantity_metrics`)."""
+    use_se = replicas >= MIN_REPLICAS_FOR_STDERR
+    z_max = z_threshold(tol.max_abs_z, replicas) if use_se else 0.0
+    z_bias = bias_threshold(replicas) if use_se else 0.0
+
+    def beyond(z, limit) -> np.ndarray:
+        return np.abs(z) > limit if use_se else np.ones_like(z, dtype=bool)
+
     reasons = []
     for q, s in stats.items():
-        bad = (s["_rel"] > tol.max_rel_err) & (np.abs(s["_z"]) > tol.max_abs_z)
         if s["points"] == 0:
             reasons.append(f"{q}: no comparable points")
-        elif bad.any():
-            reasons.append(f"{q}: {int(bad.sum())}/{bad.size} points off by > {tol.max_rel_err:.1%} and > {tol.max_abs_z:g} stderr")
-    return ("fail", "; ".join(reasons)) if reasons else ("pass", "all points agree")
+            continue
+        bad = (s["_rel"] > tol.max_rel_err) & beyond(s["_z"], z_max)
+        if bad.any():
+            reasons.append(f"{q}: {int(bad.sum())}/{bad.size} points off by > {tol.max_rel_err:.1%}"
+                           + (f" and > {z_max:.3g} stderr" if use_se else ""))
+        bias, bias_z = s.get("_bias", 0.0), s.get("_bias_z", 0.0)
+        if abs(bias) > tol.max_rel_err and beyond(np.array(bias_z), z_bias):
+            reasons.append(f"{q}: consistent bias {bias:+.1%} over the grid"
+                           + (f" ({abs(bias_z):.1f} stderr across {s['bias_replicas']} replicas)" if use_se else ""))
+    note = "" if use_se else f" (only {replicas} replicas: judged by relative error alone, stderr not used below {MIN_REPLICAS_FOR_STDERR})"
+    if reasons:
+        return "fail", "; ".join(reasons) + note
+    return "pass", "all points and the grid-mean bias agree" + note
