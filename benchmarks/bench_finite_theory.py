@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/bench_finite_theory.py``.  Prints the wall time (best of 2) of the
 two-point deterministic equivalent for discrete GD and for multi-pass SGD (with the spectrum
-compression that ``theory.predict`` applies above D = 2000).
+compression that the predictors (``theory.predict_common``) apply above D = 2000).
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ import time
 import numpy as np
 
 from twopoint.theory.compression import compress_population
-from twopoint.theory.finite_data import gd_stability_edge, gradient_descent
+from twopoint.theory.full_batch import gd_stability_edge, gradient_descent
 from twopoint.theory.multipass_sgd import multipass_sgd, sgd_critical_lr
 from twopoint.theory.population import Population
-from twopoint.theory.predict import COMPRESS_ABOVE_DIM
+from twopoint.theory.predict_common import COMPRESS_ABOVE_DIM
 from twopoint.core.problem import log_grid
 
 

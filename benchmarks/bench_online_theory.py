@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 
-from twopoint.theory.online import OnlineSGD
+from twopoint.theory.online_linear import OnlineSGD
 from twopoint.theory.population import Population
 from twopoint.core.problem import log_grid
 

@@ -15,11 +15,12 @@ import time
 import numpy as np
 
 from bench_finite_theory import best_of
-from twopoint.theory.finite_data import gd_stability_edge, gradient_descent
-from twopoint.theory.multipass_sgd import multipass_sgd, online_sgd_equivalent, sgd_critical_lr
-from twopoint.theory.online import OnlineSGD
+from twopoint.theory.full_batch import gd_stability_edge, gradient_descent
+from twopoint.theory.given_features import feature_population
+from twopoint.theory.multipass_sgd import multipass_sgd, sgd_critical_lr
+from twopoint.theory.online_linear import OnlineSGD
+from twopoint.theory.online_random_features import online_sgd_equivalent
 from twopoint.theory.population import Population
-from twopoint.theory.random_features import feature_population
 from twopoint.data.features import feature_matrix
 from twopoint.core.problem import log_grid
 

@@ -12,8 +12,9 @@ import pytest
 
 from conftest import make_problem
 from twopoint.simulate import simulate
-from twopoint.theory.online import OnlineSGD
-from twopoint.theory.predict import population, predict
+from twopoint.theory.online_linear import OnlineSGD
+from twopoint.theory.predict import predict
+from twopoint.theory.predict_common import population
 
 K = 4.0
 BASE = ("data.dim=20", "data.spectrum.alpha=1.3", "data.teacher.kind=random", "optim.steps=300",

@@ -47,7 +47,7 @@ def test_wheel_installs_only_twopoint(wheel):
         names = set(zf.namelist())
     assert top == {"twopoint", next(t for t in top if t.endswith(".dist-info"))}
     assert "twopoint/configs/config.yaml" in names and "twopoint/configs/experiment/kernel_digits.yaml" in names
-    assert "twopoint/regression/cases.yaml" in names and "twopoint/theory/online.py" in names
+    assert "twopoint/regression/cases.yaml" in names and "twopoint/theory/online_linear.py" in names
 
 
 def test_wheel_runs_from_another_folder(wheel, tmp_path):

@@ -14,6 +14,8 @@ Two inversions are provided, both vectorised over all requested times at once:
 
 Callables receive complex arrays of any shape and must return arrays of the same shape.
 Accuracy (measured in tests): ``M = 16`` nodes agree with ``M = 24`` to ~1e-9.
+The GD, multi-pass SGD and online curves of :mod:`theory.full_batch`, :mod:`theory.multipass_sgd`,
+:mod:`theory.online_linear` and :mod:`theory.online_random_features` all invert through this module.
 """
 
 from __future__ import annotations
@@ -24,8 +26,14 @@ import numpy as np
 
 ComplexFn = Callable[[np.ndarray], np.ndarray]
 
-DEFAULT_NODES = 16
-DEFAULT_CIRCLE_POINTS = 128
+DEFAULT_NODES = 16  # Talbot nodes M: agrees with M = 12 and 24 to ~2e-8 (docs/theory.md §9.2)
+DEFAULT_CIRCLE_POINTS = 128  # Cauchy-circle points n_c: 128 and 256 agree to ~1e-9 on the early steps (§10)
+CIRCLE_ALIASING_DIGITS = 11.0  # circle radius ρ = 10^(−11/n_c): the aliasing error is ~1e-11 (docs/theory.md §9.3)
+CIRCLE_STEP_FRACTION = 4  # the circle serves steps t < n_c/4, where rounding grows by ρ^(−t) ≤ 10^(11/4) ≈ 1e3
+# η(λ̂_max + γ) above which the Talbot contour shifted by iπ is added (§9.3).  Mean factors 1 − η(λ + γ) turn
+# negative only at 1; switching at 0.95 also covers sampled eigenvalues a little above the deterministic-equivalent
+# edge λ̂_max (they fluctuate about it by O(P^(−2/3)), §3), and without negative factors the extra contour adds ~0.
+OSCILLATION_THRESHOLD = 0.95
 
 
 def talbot_contour(times: np.ndarray, n_nodes: int = DEFAULT_NODES, *, full: bool = False):
@@ -45,7 +53,7 @@ def talbot_contour(times: np.ndarray, n_nodes: int = DEFAULT_NODES, *, full: boo
     cot = 1.0 / np.tan(theta)
     shape = np.concatenate([[1.0 + 0.0j], theta * (cot + 1j)])  # s / r
     sigma = np.concatenate([[0.0], theta + (theta * cot - 1.0) * cot])
-    r = (2.0 * n_nodes / (5.0 * times))[:, None]
+    r = (2.0 * n_nodes / (5.0 * times))[:, None]  # Abate–Valkó's r = 2M/(5t) (docs/theory.md §9.2)
     nodes = r * shape[None, :]
     weights = (r / (2.0 * n_nodes)) * (1.0 + 1j * sigma)[None, :]
     if full:
@@ -66,7 +74,7 @@ def invert_laplace(transform: ComplexFn, times: np.ndarray, n_nodes: int = DEFAU
 
 def circle_points(n_points: int = DEFAULT_CIRCLE_POINTS):
     """Points ``ζ_j = ρ e^{2πij/n}`` and radius ``ρ = 10^{-11/n}`` of the Cauchy/FFT circle."""
-    rho = 10.0 ** (-11.0 / n_points)
+    rho = 10.0 ** (-CIRCLE_ALIASING_DIGITS / n_points)
     return rho * np.exp(2j * np.pi * np.arange(n_points) / n_points), rho
 
 
@@ -84,7 +92,7 @@ def invert_on_circle(values_on_circle: np.ndarray, rho: float, steps: np.ndarray
 
 def fft_threshold(n_circle: int = DEFAULT_CIRCLE_POINTS) -> int:
     """Steps below this use the circle; the round-off amplification ρ^{-t} stays below ~1e3."""
-    return n_circle // 4
+    return n_circle // CIRCLE_STEP_FRACTION
 
 
 def invert_generating_function(

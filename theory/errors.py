@@ -1,4 +1,4 @@
-"""Errors raised by the theory solvers instead of returning unreliable numbers."""
+"""Errors raised by the theory solvers instead of returning unreliable numbers (docs/theory.md §9.1, §3)."""
 
 from twopoint.core.errors import TwopointError
 

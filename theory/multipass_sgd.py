@@ -1,4 +1,4 @@
-"""Multi-pass minibatch SGD on P fixed samples, linear regression (docs/theory.md §6).
+"""Multi-pass minibatch SGD on P fixed samples, linear regression and random features (docs/theory.md §6, §7).
 
 Conventions (docs/theory.md §1): rows x_μ ~ N(0, Σ), y = w*·x + ε, ε ~ N(0, σ²); per-sample loss ½(f − y)²;
 each step draws B indices uniformly *with replacement* from the P samples and applies
@@ -19,7 +19,7 @@ Two evaluations of the same equations:
   and the forcing follows from B0 by partial fractions (γ = 0: E(κ)/κ + (σ²/P)(r − d(κ))/x, r = min(P, D)).
   The noise kernels see M only through diag(VᵀMV) ≍ one-point traces, which need only the diagonal
   of M in Σ's eigenbasis (all a :class:`Population` can express).
-  R_GD is :func:`theory.finite_data.gradient_descent`.  Dmean is taken to first order in η²/B:
+  R_GD is :func:`theory.full_batch.gradient_descent`.  Dmean is taken to first order in η²/B:
       Dmean(t) ≈ (η²/B) t W(t − 1),   W(τ) = E[bᵀφ^τ M φ^τ b],   φ = 1 − η(Σ̂ + γ),
   i.e. the norm of the GD mean gradient −φ^τ b (exact to this order for γ = 0; with γ > 0 the ridge
   part γ(1 − φ^τ)w_γ of the mean gradient is left out).  W is the diagonal of a two-point
@@ -30,49 +30,59 @@ Two evaluations of the same equations:
   averaged analytically), exact R_GD and exact C2 Dmean, averaged over draws.  Its difference from
   :func:`multipass_sgd` is the deterministic-equivalent (and first-order Dmean) error alone.
 
-Stability (C2): every a_j < 1 and the kernel mass (η²/B) Σ_j κ_j²/(1 − a_j) < 1
+Stability (C2): every a_j < 1 and the SGD-noise kernel mass (η²/B) Σ_j κ_j²/(1 − a_j) < 1
 (:func:`sgd_stability_margin`).  Beyond it E L̂ grows geometrically; both predictors then return
 ``inf`` for every step ≥ 1 rather than numbers from an invalid inversion.
+
+The deterministic-equivalent sums (:class:`EquivalentSums`) and the stability margin also serve P = ∞, where the
+train equation is the online risk equation: :mod:`theory.online_random_features`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from twopoint.theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold,
-                             invert_generating_function, talbot_contour)
-from twopoint.theory.equivalents import FeatureSpace, feature_space, sampled_top_eigenvalue
-from twopoint.theory.finite_data import OSCILLATION_THRESHOLD, TrainTestCurves, gradient_descent
+from twopoint.theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, OSCILLATION_THRESHOLD, circle_points,
+                                      fft_threshold, invert_generating_function, talbot_contour)
+from twopoint.theory.feature_spaces import FeatureSpace, feature_space, sampled_top_eigenvalue
+from twopoint.theory.full_batch import TrainTestCurves, gradient_descent
 from twopoint.theory.population import Population
 from twopoint.theory.sgd_noise import StepRule, StieltjesSums, c2_transforms
 from twopoint.theory.two_point import ModeSums, divided_differences
 
 _NODE_CHUNK = 16  # generating-function nodes per (nodes × r × r) work array of the exact Dmean
+CRITICAL_LR_RTOL = 1e-10  # sgd_critical_lr bisects until the bracket is this small relative to its upper end
+# Singular values of a sampled X below this fraction of the largest are rounding (rank-deficient X, P < D):
+# those directions have κ_j = 0, keep w = 0 and carry no weight.
+SINGULAR_VALUE_RTOL = 1e-10
 
 
-def _check(pop: Population, n_train, lr, batch, ridge):
+def step_rule(n_train, lr, batch, ridge) -> StepRule:
+    """The validated SGD step (η, B, γ); raises ``ValueError`` unless P > 0, η > 0, B ≥ 1, γ ≥ 0."""
     if n_train <= 0 or lr <= 0 or batch < 1 or ridge < 0:
         raise ValueError(f"need P > 0, η > 0, B ≥ 1, γ ≥ 0; got {n_train}, {lr}, {batch}, {ridge}")
     return StepRule(float(lr), int(batch), float(ridge))
 
 
-def _steps(steps):
+def integer_steps(steps) -> np.ndarray:
+    """``steps`` as int64; raises ``ValueError`` unless they are non-negative integers."""
     steps = np.asarray(steps)
     if not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0):
         raise ValueError("steps must be non-negative integers")
     return steps.astype(np.int64)
 
 
-def _diverged(pop: Population, steps, start_train) -> TrainTestCurves:
+def diverged_curves(pop: Population, steps, start_train) -> TrainTestCurves:
+    """The curves of unstable dynamics: the initial values at step 0, ``inf`` at every later step."""
     test = np.where(steps == 0, pop.initial_risk, np.inf)
     return TrainTestCurves(test, np.where(steps == 0, start_train, np.inf))
 
 
 # --- deterministic equivalents --------------------------------------------------------------------
-class _Equivalents:
+class EquivalentSums:
     """Deterministic-equivalent Stieltjes sums of :mod:`theory.sgd_noise` in a feature space.
 
-    ``space`` is a :mod:`theory.equivalents` feature space (linear or random features; P = ∞ for online SGD,
+    ``space`` is a :mod:`theory.feature_spaces` feature space (linear or random features; P = ∞ for online SGD,
     where κ(x) = x, the noise and rank terms vanish and the train equation is the online risk equation).
     """
 
@@ -106,14 +116,14 @@ class _Equivalents:
         _, first, _ = self.space.sums(x, self._FAMILIES)
         signal, d, test = first[..., 0], first[..., 1], first[..., 2]
         noise, p = self.space.noise_var, self.n_train
-        kernel_train = self.space.trace - x * d
+        noise_kernel_train = self.space.trace - x * d
         if not self.ridge:
             forcing = signal + (noise * (self.rank - d) / (p * x) if np.isfinite(p) else 0.0)
-            return StieltjesSums(forcing, np.zeros_like(forcing), kernel_train, test)
+            return StieltjesSums(forcing, np.zeros_like(forcing), noise_kernel_train, test)
         b0 = self.space.signal - x * signal + noise * d / p
         gap = x - self.ridge
         weights = (b0 - self._b0_ridge) / gap**2 + self._b1_ridge / gap
-        return StieltjesSums(self._b1_ridge - x * weights, weights, kernel_train, test)
+        return StieltjesSums(self._b1_ridge - x * weights, weights, noise_kernel_train, test)
 
 
 _GRADIENT_FAMILIES = ("teacher_sigma2_test", "teacher_sigma", "sigma_test", "sigma_sigma")
@@ -189,18 +199,18 @@ def multipass_sgd(pop: Population, n_train, lr, batch, steps, ridge=0.0, *, n_fe
     """Deterministic-equivalent test risk and train loss of multi-pass SGD at integer ``steps``.
 
     ``n_features`` N: random features f = v·(Fx) averaged over F (docs/theory.md §7: §6 with the random-feature
-    dictionary of :mod:`theory.equivalents`); None: linear regression.  ``include_dmean=False`` drops the
+    dictionary of :mod:`theory.random_feature_equivalent`); None: linear regression.  ``include_dmean=False`` drops the
     mean-path term Dmean (for measuring its size).  Returns ``inf`` for every step ≥ 1 when the C2 dynamics
     is unstable (:func:`sgd_stability_margin` ≥ 1).
     """
-    rule = _check(pop, n_train, lr, batch, ridge)
-    steps = _steps(steps)
+    rule = step_rule(n_train, lr, batch, ridge)
+    steps = integer_steps(steps)
     space = feature_space(pop, float(n_train), n_features)
     start_train = space.signal + space.noise_var
     top = sampled_top_eigenvalue(pop, float(n_train), n_features)
-    if _margin(space, rule, top) >= 1.0:
-        return _diverged(pop, steps, start_train)
-    sums = _Equivalents(space, rule.ridge)
+    if noise_kernel_mass(space, rule, top) >= 1.0:
+        return diverged_curves(pop, steps, start_train)
+    sums = EquivalentSums(space, rule.ridge)
     floor = sums.train_floor()
     cached = _Cached(lambda z: c2_transforms(rule, sums, floor, z))
     oscillating = rule.lr * (top + rule.ridge) > OSCILLATION_THRESHOLD
@@ -219,44 +229,26 @@ def multipass_sgd(pop: Population, n_train, lr, batch, steps, ridge=0.0, *, n_fe
     return TrainTestCurves(test, train)
 
 
-def online_sgd_equivalent(pop: Population, lr, batch, steps, ridge=0.0, *, n_features=None,
-                          n_nodes: int = DEFAULT_NODES, n_circle: int = DEFAULT_CIRCLE_POINTS) -> np.ndarray:
-    """Online (P = ∞) SGD test risk in a feature space: the train equation of :func:`multipass_sgd` at P = ∞.
-
-    For linear features this is the exact online theory (docs/theory.md §2); for random features of width N it is
-    the deterministic equivalent over F (docs/theory.md §7).  Test covariance Σ.  ``inf`` beyond the stability edge.
-    """
-    rule = _check(pop, 1.0, lr, batch, ridge)
-    steps = _steps(steps)
-    space = feature_space(pop, None, n_features)
-    top = sampled_top_eigenvalue(pop, None, n_features)
-    if _margin(space, rule, top) >= 1.0:
-        return _diverged(pop, steps, pop.initial_risk).test_risk
-    sums = _Equivalents(space, rule.ridge)
-    floor = sums.train_floor()
-    return invert_generating_function(lambda z: c2_transforms(rule, sums, floor, z)[0], steps, n_nodes=n_nodes,
-                                      n_circle=n_circle, oscillating=rule.lr * (top + rule.ridge) > OSCILLATION_THRESHOLD)
-
-
 def sgd_stability_margin(pop: Population, n_train, lr, batch, ridge=0.0, n_features=None) -> float:
-    """C2 kernel mass (η²/B) E Σ_j κ_j²/(1 − a_j) (= (η/B) E tr Σ̂(2 − ηΣ̂(1 + 1/B))⁻¹ for γ = 0).
+    """C2 noise-kernel mass (η²/B) E Σ_j κ_j²/(1 − a_j) (= (η/B) E tr Σ̂(2 − ηΣ̂(1 + 1/B))⁻¹ for γ = 0).
 
     Stable when < 1.  Returns ``inf`` when some a(κ) ≥ 1 on the deterministic-equivalent spectrum of
-    Σ̂ (K̂ for random features; its right edge from :func:`theory.equivalents.sampled_top_eigenvalue`).
+    Σ̂ (K̂ for random features; its right edge from :func:`theory.feature_spaces.sampled_top_eigenvalue`).
     It equals ζh k̃_tr(ζ) at ζ = 1, whose roots x1,2 are real: x2 ≥ 0 and x1 < −edge.  ``n_train`` None: online.
     """
-    rule = _check(pop, 1.0 if n_train is None else n_train, lr, batch, ridge)
+    rule = step_rule(1.0 if n_train is None else n_train, lr, batch, ridge)
     n_train = None if n_train is None else float(n_train)
     top = sampled_top_eigenvalue(pop, n_train, n_features)
-    return _margin(feature_space(pop, n_train, n_features), rule, top)
+    return noise_kernel_mass(feature_space(pop, n_train, n_features), rule, top)
 
 
-def _margin(space: FeatureSpace, rule: StepRule, top: float) -> float:
+def noise_kernel_mass(space: FeatureSpace, rule: StepRule, top: float) -> float:
+    """:func:`sgd_stability_margin` in a given feature space whose sampled spectrum ends at ``top``."""
     if rule.contraction(top) >= 1.0 or rule.contraction(0.0) > 1.0:
         return np.inf
     x1, x2, _ = (np.real(x) for x in rule.roots(1.0))
-    kernel = [space.trace - x * space.sums(np.asarray(x), ("sigma",)).first[..., 0] for x in (x1, x2)]
-    return float(rule.noise_gain * (kernel[0] - kernel[1]) / (rule.curvature * (x1 - x2)))
+    noise_kernel = [space.trace - x * space.sums(np.asarray(x), ("sigma",)).first[..., 0] for x in (x1, x2)]
+    return float(rule.noise_gain * (noise_kernel[0] - noise_kernel[1]) / (rule.curvature * (x1 - x2)))
 
 
 def sgd_critical_lr(pop: Population, n_train, batch, ridge=0.0, n_features=None) -> float:
@@ -265,9 +257,9 @@ def sgd_critical_lr(pop: Population, n_train, batch, ridge=0.0, n_features=None)
     space = feature_space(pop, n_train, n_features)
     top = sampled_top_eigenvalue(pop, n_train, n_features)
     lo, hi = 0.0, 2.0 / (top + ridge)
-    while hi - lo > 1e-10 * hi:
+    while hi - lo > CRITICAL_LR_RTOL * hi:
         mid = 0.5 * (lo + hi)
-        stable = _margin(space, _check(pop, 1.0, mid, batch, ridge), top) < 1.0
+        stable = noise_kernel_mass(space, step_rule(1.0, mid, batch, ridge), top) < 1.0
         lo, hi = (mid, hi) if stable else (lo, mid)
     return lo
 
@@ -286,7 +278,7 @@ class _Sample:
         lam, p, noise = pop.eigenvalues, n_train, pop.noise_var
         x = rng.standard_normal((n_train, lam.size)) * np.sqrt(lam)
         _, sv, vt = np.linalg.svd(x, full_matrices=False)
-        keep = sv > 1e-10 * sv.max()
+        keep = sv > SINGULAR_VALUE_RTOL * sv.max()
         self.kappa, self.basis = sv[keep] ** 2 / p, vt[keep].T
         teacher = np.sqrt(pop.teacher_sq)
         beta = self.kappa * (self.basis.T @ teacher)
@@ -300,7 +292,8 @@ class _Sample:
         fraction = (self.kappa + 2 * rule.ridge) / shifted**2
         self.floor = start - float(np.sum((beta**2 + noise * self.kappa / p) * fraction))
 
-    def kernel_mass(self) -> float:
+    def noise_kernel_mass(self) -> float:
+        """(η²/B) Σ_j κ_j²/(1 − a_j) on this draw's spectrum (< 1 for stability)."""
         a = self.rule.contraction(self.kappa)
         if np.any(a >= 1.0) or self.rule.decay**2 > 1.0:
             return np.inf
@@ -345,16 +338,16 @@ def multipass_sgd_given_data(pop: Population, n_train, lr, batch, steps, *, n_dr
     analytically.  A draw whose C2 dynamics is unstable makes every step ≥ 1 ``inf``.  Needs an
     uncompressed population (unit multiplicities).
     """
-    rule = _check(pop, n_train, lr, batch, ridge)
-    steps = _steps(steps)
+    rule = step_rule(n_train, lr, batch, ridge)
+    steps = integer_steps(steps)
     if np.any(pop.multiplicity != 1.0):
         raise ValueError("given-data SGD needs an uncompressed population (unit multiplicities)")
     rng = np.random.default_rng(seed)
     test, train = np.zeros(steps.shape), np.zeros(steps.shape)
     for _ in range(int(n_draws)):
         sample = _Sample(pop, int(n_train), rule, rng)
-        if sample.kernel_mass() >= 1.0:
-            curves = _diverged(pop, steps, sample.start_train)
+        if sample.noise_kernel_mass() >= 1.0:
+            curves = diverged_curves(pop, steps, sample.start_train)
         else:
             curves = _sample_curves(sample, rule, steps, n_nodes, n_circle)
         test += curves.test_risk / n_draws

@@ -1,10 +1,14 @@
-"""Spectral functions of the population and the master equation (docs/theory.md §3, §9.1).
+"""Spectral functions of the population and the master equation with its solver (docs/theory.md §3, §9.1).
 
 For the population covariance Σ = diag(λ_k) with teacher weights w*_k (all sums over modes k are
 weighted by ``pop.multiplicity``):
 
     d(ω)  = Σ λ/(λ + ω),          d2(ω) = Σ λ²/(λ + ω)²,
     E(ω)  = Σ λ w*² ω/(λ + ω),     e2(ω) = dE/dω = Σ λ² w*²/(λ + ω)²     (E(∞) = S = w*ᵀΣw*).
+
+:func:`spectral_d` and :func:`spectral_E` evaluate d and E; the derivatives d2 and e2 are taken in the same pass
+as d and E where they are needed (the slope of the master equation here; :mod:`theory.random_feature_equivalent`),
+all through :func:`resolvent_moments`.
 
 Master equation (random features N, training samples P; ``None`` stands for ∞):
 
@@ -35,11 +39,31 @@ from twopoint.theory.errors import ConvergenceError
 from twopoint.theory.population import Population
 
 _CHUNK_ELEMENTS = 1 << 16  # nodes × modes per work array (1 MiB complex, cache-sized)
+# Solver of docs/theory.md §9.1.  Real root: bisection in log ω to a relative bracket of _BISECTION_RTOL (at most
+# _BISECTION_STEPS halvings), then _REAL_NEWTON_STEPS Newton steps clipped to the bracket (quadratic from 1e-3:
+# 1e-6, 1e-12, rounding).  Complex s: _NEWTON_PER_STEP Newton steps at each of n points of the arc |s| e^{iφ j/n},
+# n from _ARC_STEPS (finer arcs only for the arguments that failed), then at most _POLISH_STEPS Newton steps until
+# the step is below _POLISH_TOL relative.  Accepted when the residual is below _RESIDUAL_TOL (|s| + |ω|) and Im ω
+# has the sign of Im s (to _IMAG_SIGN_RTOL |ω|); real s must give |Im ω| ≤ _REAL_AXIS_RTOL |ω|.
+_BISECTION_RTOL = 1e-3
+_BISECTION_STEPS = 200
+_REAL_NEWTON_STEPS = 4
 _ARC_STEPS = (12, 48, 192)
 _NEWTON_PER_STEP = 2
+_POLISH_STEPS = 20
 _POLISH_TOL = 1e-13
 _RESIDUAL_TOL = 1e-11
-_BISECTION_RTOL = 1e-3  # then Newton, clipped to the bracket
+_IMAG_SIGN_RTOL = 1e-10
+_REAL_AXIS_RTOL = 1e-8
+# The physical real root is bracketed above by max(|s| + tr Σ (1/N + 1/P), tr Σ max(1/N, 1/P)) grown by this
+# relative margin (and _TINY, for |s| = 0 limits), so that rounding cannot put the root outside the bracket.
+_BRACKET_MARGIN = 1e-12
+_TINY = 1e-300  # smallest positive scale: floors of the log brackets
+# ω* (d(ω*) = min(N, P)): the lower bracket starts at tr Σ/min(N, P) and shrinks by _OMEGA_STAR_SHRINK until
+# d(lo) > min(N, P); brentq in log ω then solves to _OMEGA_STAR_TOL (xtol and rtol).
+_OMEGA_STAR_SHRINK = 1e-3
+_OMEGA_STAR_TOL = 1e-15
+_BRENT_MAX_ITERATIONS = 500
 _BLAS = ThreadpoolController()
 
 
@@ -97,25 +121,11 @@ def spectral_d(omega, pop: Population):
     return resolvent_moments(omega, pop.eigenvalues, pop.multiplicity * pop.eigenvalues)[0]
 
 
-def spectral_d2(omega, pop: Population):
-    """d2(ω) = Σ λ²/(λ + ω)²."""
-    lam = pop.eigenvalues
-    zero = np.zeros_like(lam)
-    return resolvent_moments(omega, lam, zero, pop.multiplicity * lam * lam)[1]
-
-
 def spectral_E(omega, pop: Population):
     """E(ω) = Σ λ w*² ω/(λ + ω)  (E(0) = 0, E(∞) = S)."""
     omega = np.asarray(omega)
     weights = pop.multiplicity * pop.eigenvalues * pop.teacher_sq
     return omega * resolvent_moments(omega, pop.eigenvalues, weights)[0]
-
-
-def spectral_e2(omega, pop: Population):
-    """e2(ω) = dE/dω = Σ λ² w*²/(λ + ω)²."""
-    lam = pop.eigenvalues
-    weights = pop.multiplicity * lam * lam * pop.teacher_sq
-    return resolvent_moments(omega, lam, np.zeros_like(lam), weights)[1]
 
 
 def omega1(omega, pop: Population, n_features=None):
@@ -150,11 +160,11 @@ def critical_omega(pop: Population, n_train=None, n_features=None) -> float:
     hi = trace / target  # d(ω) ≤ tr Σ/ω
     lo = hi
     while spectral_d(lo, pop) <= target:
-        lo *= 1e-3
-        if lo < 1e-300:
+        lo *= _OMEGA_STAR_SHRINK
+        if lo < _TINY:
             raise ConvergenceError("could not bracket ω* (d(ω*) = min(N, P))")
     root = brentq(lambda x: float(spectral_d(np.exp(x), pop)) - target, np.log(lo), np.log(hi),
-                  xtol=1e-15, rtol=1e-15, maxiter=500)
+                  xtol=_OMEGA_STAR_TOL, rtol=_OMEGA_STAR_TOL, maxiter=_BRENT_MAX_ITERATIONS)
     return float(np.exp(root))
 
 
@@ -163,9 +173,9 @@ def _real_root(radius, pop, inv_n, inv_p, omega_star):
     trace = float(np.sum(pop.multiplicity * pop.eigenvalues))
     lo = np.maximum(radius, omega_star)  # s(ω) ≤ ω on the branch, and s(ω*) = 0
     cap = trace * max(inv_n, inv_p)  # beyond it both factors of s(ω) lie in [0, 1]
-    hi = np.maximum(radius + trace * (inv_n + inv_p), cap) * (1.0 + 1e-12) + 1e-300
+    hi = np.maximum(radius + trace * (inv_n + inv_p), cap) * (1.0 + _BRACKET_MARGIN) + _TINY
     log_lo, log_hi = np.log(lo), np.log(hi)
-    for _ in range(200):
+    for _ in range(_BISECTION_STEPS):
         if np.all(log_hi - log_lo <= _BISECTION_RTOL):
             break
         mid = 0.5 * (log_lo + log_hi)
@@ -173,7 +183,7 @@ def _real_root(radius, pop, inv_n, inv_p, omega_star):
         log_lo = np.where(below, mid, log_lo)
         log_hi = np.where(below, log_hi, mid)
     omega = np.exp(0.5 * (log_lo + log_hi))
-    for _ in range(4):
+    for _ in range(_REAL_NEWTON_STEPS):
         value, slope = _master_and_slope(omega, pop, inv_n, inv_p)
         step = (value - radius) / slope
         omega = np.clip(omega - step, np.exp(log_lo), np.exp(log_hi))
@@ -189,7 +199,7 @@ def _continue_on_arcs(s, start, pop, inv_n, inv_p, n_steps):
         for _ in range(_NEWTON_PER_STEP):
             value, slope = _master_and_slope(omega, pop, inv_n, inv_p)
             omega = omega - (value - target) / slope
-    for _ in range(20):
+    for _ in range(_POLISH_STEPS):
         value, slope = _master_and_slope(omega, pop, inv_n, inv_p)
         step = (value - s) / slope
         omega = omega - step
@@ -202,11 +212,11 @@ def _accepted(s, omega, pop, inv_n, inv_p):
     value = _master_and_slope(omega, pop, inv_n, inv_p)[0]
     scale = np.abs(s) + np.abs(omega)
     ok = np.isfinite(omega) & (np.abs(value - s) <= _RESIDUAL_TOL * scale)
-    im_tol = 1e-10 * np.abs(omega)
+    im_tol = _IMAG_SIGN_RTOL * np.abs(omega)
     upper, lower, on_axis = s.imag > 0, s.imag < 0, s.imag == 0
     ok &= ~upper | (omega.imag > -im_tol)
     ok &= ~lower | (omega.imag < im_tol)
-    ok &= ~on_axis | (np.abs(omega.imag) <= 1e-8 * np.abs(omega))
+    ok &= ~on_axis | (np.abs(omega.imag) <= _REAL_AXIS_RTOL * np.abs(omega))
     return ok
 
 

@@ -11,8 +11,8 @@ Gaussian (Wick, "C2") closed covariance (1/B)[L̂(w)Σ̂ + g gᵀ], L̂(w) = (1/
     L̂(t)     = L̂_γ + 2γ Σ_j φ_j^t w_j² + Σ_j κ_j c_j(t),
     c_j(t+1) = a_j c_j(t) + h[κ_j L̂(t) + 2γκ_j φ_j^t w_j² + γ² w_j²],      c_j(0) = w_j².
 
-This is the Volterra equation L̂(t) = Lf(t) + h Σ_{s<t} k_tr(t−1−s) L̂(s), k_tr(τ) = Σ_j κ_j² a_j^τ,
-whose ζ-transform (f̃(ζ) = Σ_t f(t)ζ^t) is L̃ = Lf̃ / (1 − ζh k̃_tr) with
+This is the Volterra equation L̂(t) = Lf(t) + h Σ_{s<t} k_tr(t−1−s) L̂(s) with the SGD-noise (memory) kernel
+k_tr(τ) = Σ_j κ_j² a_j^τ, whose ζ-transform (f̃(ζ) = Σ_t f(t)ζ^t) is L̃ = Lf̃ / (1 − ζh k̃_tr) with
 
     Lf̃ = L̂_γ/(1−ζ) + 2γ Σ w_j²/(1−ζφ_j) + Σ κ_j w_j²/(1−ζa_j)
           + hζ Σ κ_j w_j²/(1−ζa_j) [2γκ_j/(1−ζφ_j) + γ²/(1−ζ)].
@@ -43,16 +43,16 @@ import numpy as np
 class StieltjesSums(NamedTuple):
     """Sums at resolvent arguments x (arrays of one shape), w_j = (Vᵀw_γ)_j averaged over the noise.
 
-    forcing      Σ_j κ_j w_j²/(κ_j + x)
-    weights      Σ_j w_j²/(κ_j + x)          (only read when γ > 0)
-    kernel_train Σ_j κ_j²/(κ_j + x)
-    kernel_test  Σ_j M̂_jj κ_j/(κ_j + x)
+    forcing            Σ_j κ_j w_j²/(κ_j + x)
+    weights            Σ_j w_j²/(κ_j + x)          (only read when γ > 0)
+    noise_kernel_train Σ_j κ_j²/(κ_j + x)          (of the noise kernel k_tr)
+    noise_kernel_test  Σ_j M̂_jj κ_j/(κ_j + x)      (of the noise kernel k_te)
     """
 
     forcing: np.ndarray
     weights: np.ndarray
-    kernel_train: np.ndarray
-    kernel_test: np.ndarray
+    noise_kernel_train: np.ndarray
+    noise_kernel_test: np.ndarray
 
 
 SumsAt = Callable[[np.ndarray], StieltjesSums]
@@ -109,8 +109,8 @@ def c2_transforms(rule: StepRule, sums_at: SumsAt, train_floor: float, zeta):
     ridge, c, h, eta = rule.ridge, rule.curvature, rule.noise_gain, rule.lr
     s1, s2 = sums_at(x1), sums_at(x2)
     scale = 1.0 / (zeta * c)
-    kernel_train = scale * _divided(s1.kernel_train, s2.kernel_train, x1, x2)
-    kernel_test = scale * _divided(s1.kernel_test, s2.kernel_test, x1, x2)
+    noise_kernel_train = scale * _divided(s1.noise_kernel_train, s2.noise_kernel_train, x1, x2)  # k̃_tr
+    noise_kernel_test = scale * _divided(s1.noise_kernel_test, s2.noise_kernel_test, x1, x2)  # k̃_te
     modes = scale * _divided(s1.forcing, s2.forcing, x1, x2)  # Σ κ w²/(1 − ζa)
     forcing = train_floor / (1.0 - zeta) + modes
     if ridge:
@@ -123,5 +123,5 @@ def c2_transforms(rule: StepRule, sums_at: SumsAt, train_floor: float, zeta):
         cross = -cross / (zeta**2 * c * eta)
         forcing = forcing + 2.0 * ridge * mean_modes
         forcing = forcing + h * zeta * (2.0 * ridge * cross + ridge**2 * modes / (1.0 - zeta))
-    train = forcing / (1.0 - zeta * h * kernel_train)
-    return train, zeta * h * kernel_test * train
+    train = forcing / (1.0 - zeta * h * noise_kernel_train)
+    return train, zeta * h * noise_kernel_test * train

@@ -3,9 +3,9 @@
 import numpy as np
 
 from twopoint.theory.compression import compress_population
-from twopoint.theory.equivalents import sampled_top_eigenvalue
-from twopoint.theory.finite_data import gradient_descent, gradient_flow
-from twopoint.theory.multipass_sgd import online_sgd_equivalent
+from twopoint.theory.feature_spaces import sampled_top_eigenvalue
+from twopoint.theory.full_batch import gradient_descent, gradient_flow
+from twopoint.theory.online_random_features import online_sgd_equivalent
 from twopoint.theory.population import Population
 from twopoint.theory.resolvent import solve_master
 

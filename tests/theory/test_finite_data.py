@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from twopoint.theory.finite_data import (
+from twopoint.theory.full_batch import (
     gd_stability_edge,
     gradient_descent,
     gradient_flow,
     static_limit,
 )
-from twopoint.theory.equivalents import sampled_top_eigenvalue
+from twopoint.theory.feature_spaces import sampled_top_eigenvalue
 from twopoint.theory.population import Population
 
 

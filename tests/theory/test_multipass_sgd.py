@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from twopoint.theory.finite_data import gradient_descent
-from twopoint.theory.multipass_sgd import (_check, _Sample, _sample_curves, multipass_sgd, multipass_sgd_given_data,
-                                  sgd_critical_lr, sgd_stability_margin)
+from twopoint.theory.full_batch import gradient_descent
+from twopoint.theory.multipass_sgd import (_Sample, _sample_curves, multipass_sgd, multipass_sgd_given_data,
+                                           sgd_critical_lr, sgd_stability_margin, step_rule)
 from twopoint.theory.population import Population
 
 
@@ -66,9 +66,9 @@ STEPS = np.array([0, 1, 2, 5, 10, 20, 31, 32, 50, 100, 300, 1000])
 @pytest.mark.parametrize("ridge, batch, lr", [(0.0, 1, 0.6), (0.0, 4, 1.0), (0.05, 1, 0.6), (0.05, 8, 1.4)])
 def test_generating_function_matches_recursion(ridge, batch, lr):
     pop = powerlaw(60)
-    rule = _check(pop, 30, lr, batch, ridge)
+    rule = step_rule(30, lr, batch, ridge)
     sample = _Sample(pop, 30, rule, np.random.default_rng(1))
-    assert sample.kernel_mass() < 1.0
+    assert sample.noise_kernel_mass() < 1.0
     test, train = c2_recursion(sample, rule, int(STEPS.max()))
     curves = _sample_curves(sample, rule, STEPS, 16, 128)
     np.testing.assert_allclose(curves.test_risk, test[STEPS], rtol=0, atol=1e-9 * test[0])

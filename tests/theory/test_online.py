@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from twopoint.theory.online import OnlineSGD
+from twopoint.theory.online_linear import OnlineSGD
 from twopoint.theory.population import Population
 
 
@@ -76,18 +76,18 @@ def test_stability_edge_separates_bounded_and_divergent_recursions():
     lr_c = sgd.critical_lr()
     below, above = OnlineSGD(pop, 0.97 * lr_c, 2), OnlineSGD(pop, 1.03 * lr_c, 2)
     assert below.stable() and not above.stable()
-    assert below.kernel_mass() < 1 <= above.kernel_mass() or np.max(above.contraction) >= 1
+    assert below.noise_kernel_mass() < 1 <= above.noise_kernel_mass() or np.max(above.contraction) >= 1
     steps = np.array([0, 20000])
     assert below.recursion(steps)[2] == -1
     assert above.recursion(steps)[2] > 0
 
 
-def test_kernel_mass_matches_closed_form_without_ridge():
+def test_noise_kernel_mass_matches_closed_form_without_ridge():
     pop, _ = small_population(D=25)
     lr, B = 0.7, 3
     lam = pop.eigenvalues
     closed = (lr / B) * np.sum(lam / (2 - lr * lam * (1 + 1 / B)))
-    assert OnlineSGD(pop, lr, B).kernel_mass() == pytest.approx(closed, rel=1e-12)
+    assert OnlineSGD(pop, lr, B).noise_kernel_mass() == pytest.approx(closed, rel=1e-12)
 
 
 def test_continuous_time_approaches_exact_at_small_lr():

@@ -3,12 +3,14 @@
 import numpy as np
 import pytest
 
-from twopoint.theory.equivalents import RandomFeatures, approximation_error, feature_space, sampled_top_eigenvalue
-from twopoint.theory.finite_data import gradient_descent, gradient_flow, static_limit
-from twopoint.theory.multipass_sgd import multipass_sgd, online_sgd_equivalent
-from twopoint.theory.online import OnlineSGD
+from twopoint.theory.feature_spaces import feature_space, sampled_top_eigenvalue
+from twopoint.theory.full_batch import gradient_descent, gradient_flow, static_limit
+from twopoint.theory.given_features import feature_population
+from twopoint.theory.multipass_sgd import multipass_sgd
+from twopoint.theory.online_linear import OnlineSGD
+from twopoint.theory.online_random_features import online_sgd_equivalent
 from twopoint.theory.population import Population
-from twopoint.theory.random_features import feature_population
+from twopoint.theory.random_feature_equivalent import RandomFeatures, approximation_error
 from twopoint.theory.resolvent import solve_master
 
 D = 300

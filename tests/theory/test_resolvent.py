@@ -3,17 +3,16 @@
 import numpy as np
 import pytest
 
+from theory_formulas import spectral_d2, spectral_e2
 from twopoint.theory.errors import ConvergenceError
-from twopoint.theory.equivalents import sampled_top_eigenvalue
+from twopoint.theory.feature_spaces import sampled_top_eigenvalue
 from twopoint.theory.population import Population
 from twopoint.theory.resolvent import (
     critical_omega,
     omega1,
     solve_master,
     spectral_d,
-    spectral_d2,
     spectral_E,
-    spectral_e2,
 )
 
 

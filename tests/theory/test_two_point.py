@@ -3,15 +3,14 @@
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from theory_formulas import sandwich_bilinear, spectral_e2, two_point
 from twopoint.theory.population import Population
-from twopoint.theory.resolvent import solve_master, spectral_d, spectral_E, spectral_e2
+from twopoint.theory.resolvent import solve_master, spectral_d, spectral_E
 from twopoint.theory.two_point import (
     PairSums,
     anchored_mode_sums,
     mode_sums,
     pair_sums,
-    sandwich_bilinear,
-    two_point,
 )
 
 

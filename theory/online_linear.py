@@ -1,4 +1,8 @@
-"""Online minibatch SGD on linear regression with Gaussian inputs — exact at finite D (docs/theory.md §2).
+"""Online minibatch SGD on linear regression with Gaussian inputs: the exact second-moment recursion (docs/theory.md §2).
+
+Exact at finite D for Gaussian features; the predictors use it for linear models (:mod:`theory.predict_linear_online`),
+in the feature space of each sampled F of a random-feature model (:mod:`theory.given_features`) and on a kernel's
+eigen-spectrum (docs/theory.md §8).
 
 Conventions: per-sample loss ½(f − y)², batch-mean gradient, step size η, batch B, ridge γ
 (w ← w − η[ĝ + γw]), w_0 = 0, time = step count.  Test risk R'(t) = E[eᵀΣ'e] + σ² with
@@ -14,7 +18,9 @@ For γ = 0 this is docs/theory.md §2 (δ = 0).  In generating functions (ζ-tra
     R̃ = F̃ / (1 − ζ(η²/B) K̃),  K̃ = Σ λ_k²/(1 − ζa_k),  R̃' = F̃' + ζ(η²/B) K̃' R̃,  K̃' = Σ λ'_k λ_k/(1 − ζa_k),
     F̃(') = σ²/(1−ζ) + Σ λ(')_k [ (c_k(0) + ζ(η²/B) λ_k² h_k)/(1 − ζa_k) + h_k ],
     h_k(ζ) = 2δ_k m_k(0)/(1 − ζ b_k) + δ_k²/(1 − ζ).
-Stability: max a_k < 1 and kernel mass (η²/B) Σ λ_k²/(1 − a_k) < 1; otherwise E R diverges.
+Here K̃ is the generating function of the SGD-noise (memory) kernel k(τ) = Σ λ_k² a_k^τ, through which the risk at
+earlier steps feeds the noise of later ones.
+Stability: max a_k < 1 and noise-kernel mass (η²/B) Σ λ_k²/(1 − a_k) < 1; otherwise E R diverges.
 """
 
 from __future__ import annotations
@@ -23,13 +29,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twopoint.theory.contours import invert_generating_function, invert_laplace
+from twopoint.theory.contours import DEFAULT_NODES, invert_generating_function, invert_laplace
 from twopoint.theory.population import Population
 from twopoint.theory.sgd_noise import StepRule
 
 DIVERGENCE_FACTOR = 1e6  # same threshold as the simulator: R > 1e6 × R(0) counts as diverged
 _CHUNK = 2_000_000  # complex entries per chunk of (nodes × modes) work
 GF_NODES = 20  # Talbot nodes: 3e-11 relative error vs the recursion (16 nodes: 2e-9)
+# Halvings of the learning-rate bracket [0, 2/(λ_max + γ)] in critical_lr: more than enough, since the bracket reaches
+# float64 resolution after ~55 and further halvings leave it unchanged.
+CRITICAL_LR_BISECTIONS = 200
 
 
 @dataclass(frozen=True)
@@ -72,7 +81,7 @@ class OnlineSGD:
         """δ = w_γ − w*."""
         return self.ridge_target - np.sqrt(self.pop.teacher_sq)
 
-    def kernel_mass(self) -> float:
+    def noise_kernel_mass(self) -> float:
         """(η²/B) Σ λ_k²/(1 − a_k): the SGD-noise kernel summed over all lags (< 1 for stability)."""
         a = self.contraction
         if np.any(a >= 1.0):
@@ -80,12 +89,12 @@ class OnlineSGD:
         return float(self.noise_gain * np.sum(self.pop.multiplicity * self.pop.eigenvalues**2 / (1.0 - a)))
 
     def stable(self) -> bool:
-        return bool(np.all(self.contraction < 1.0) and self.kernel_mass() < 1.0)
+        return bool(np.all(self.contraction < 1.0) and self.noise_kernel_mass() < 1.0)
 
     def critical_lr(self) -> float:
         """Largest stable η at this batch size and ridge (bisection on the stability conditions)."""
         lo, hi = 0.0, 2.0 / float(np.max(self.pop.eigenvalues) + self.ridge)
-        for _ in range(200):
+        for _ in range(CRITICAL_LR_BISECTIONS):
             mid = 0.5 * (lo + hi)
             lo, hi = (mid, hi) if OnlineSGD(self.pop, mid, self.batch, self.ridge).stable() else (lo, mid)
         return lo
@@ -140,10 +149,10 @@ class OnlineSGD:
             mode = mode + (zc * g * lam**2 * h) * resolvent + h
         forcing = pop.noise_var * const + mode @ (mult * lam)
         forcing_test = pop.noise_var * const + mode @ (mult * test_lam)
-        kernel = resolvent @ (mult * lam**2)
-        kernel_test = resolvent @ (mult * test_lam * lam)
-        train = forcing / (1.0 - z * g * kernel)
-        return train, forcing_test + z * g * kernel_test * train
+        noise_kernel = resolvent @ (mult * lam**2)  # K̃
+        noise_kernel_test = resolvent @ (mult * test_lam * lam)  # K̃'
+        train = forcing / (1.0 - z * g * noise_kernel)
+        return train, forcing_test + z * g * noise_kernel_test * train
 
     def generating_function_curves(self, steps: np.ndarray, n_nodes: int = GF_NODES) -> tuple[np.ndarray, np.ndarray]:
         """(train-distribution risk, test risk) at ``steps`` by ζ-transform inversion (stable case).
@@ -156,7 +165,7 @@ class OnlineSGD:
         return train, test
 
     # --- continuous-time approximation ------------------------------------------------------
-    def continuous_time_curves(self, steps: np.ndarray, n_nodes: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    def continuous_time_curves(self, steps: np.ndarray, n_nodes: int = DEFAULT_NODES) -> tuple[np.ndarray, np.ndarray]:
         """Small-η approximation (γ = 0): a_k^t → e^{−2ηλ_k t}, sums → integrals (docs/theory.md §2).
 
         R̂(s) = F̂/(1 − (η²/B)K̂),  F̂ = σ²/s + Σ λ w*²/(s + 2ηλ),  K̂ = Σ λ²/(s + 2ηλ).
@@ -166,13 +175,13 @@ class OnlineSGD:
         pop, g = self.pop, self.noise_gain
         lam, mult = pop.eigenvalues, pop.multiplicity
 
-        def laplace(s: np.ndarray, outer: np.ndarray, kernel_outer: np.ndarray, train: np.ndarray | None):
+        def laplace(s: np.ndarray, outer: np.ndarray, noise_outer: np.ndarray, train: np.ndarray | None):
             res = 1.0 / (s[..., None] + 2.0 * self.lr * lam)
             forcing = pop.noise_var / s + res @ (mult * outer * pop.teacher_sq)
-            kernel = res @ (mult * kernel_outer)
+            noise_kernel = res @ (mult * noise_outer)  # K̂
             if train is None:
-                return forcing / (1.0 - g * kernel)
-            return forcing + g * kernel * train
+                return forcing / (1.0 - g * noise_kernel)
+            return forcing + g * noise_kernel * train
 
         train_fn = lambda s: laplace(s, lam, lam**2, None)  # noqa: E731
         test_fn = lambda s: laplace(s, pop.test_eigenvalues, pop.test_eigenvalues * lam, train_fn(s))  # noqa: E731
@@ -183,11 +192,11 @@ class OnlineSGD:
         return train, test
 
     def asymptotic_risk(self) -> tuple[float, float]:
-        """(R(∞), R'(∞)) when stable: R(∞) = F(∞)/(1 − kernel mass)."""
+        """(R(∞), R'(∞)) when stable: R(∞) = F(∞)/(1 − noise-kernel mass)."""
         g, lam, mult = self.noise_gain, self.pop.eigenvalues, self.pop.multiplicity
         delta = self.ridge_bias
         res = 1.0 / (1.0 - self.contraction)
         bias = g * lam**2 * delta**2 * res + delta**2
-        train = (self.pop.noise_var + np.sum(mult * lam * bias)) / (1.0 - self.kernel_mass())
+        train = (self.pop.noise_var + np.sum(mult * lam * bias)) / (1.0 - self.noise_kernel_mass())
         test = self.pop.noise_var + np.sum(mult * self.pop.test_eigenvalues * bias) + g * np.sum(mult * self.pop.test_eigenvalues * lam * res) * train
         return float(train), float(test)

@@ -1,4 +1,7 @@
-"""Full-batch gradient flow / gradient descent on linear regression with P samples (docs/theory.md §5).
+"""Full-batch gradient flow / gradient descent on P samples: the two-point deterministic equivalent (docs/theory.md §5).
+
+Linear regression, and random features averaged over F with ``n_features`` N (docs/theory.md §7); the feature space
+comes from :mod:`theory.feature_spaces`.  Multi-pass minibatch SGD on the same P samples is :mod:`theory.multipass_sgd`.
 
 Conventions (docs/theory.md §1): rows x_μ ~ N(0, Σ), y = w*·x + ε with ε ~ N(0, σ²), Σ̂ = XᵀX/P,
 b = Xᵀy/P, ridge γ ≥ 0, w(0) = 0.  Per-sample loss ½(f − y)², so
@@ -17,7 +20,7 @@ The curves are the diagonal t1 = t2 = t of the double inversion
 a product of two one-dimensional rules whose weights W carry the time dependence:
   * gradient flow: fixed Talbot nodes S and weights w e^{tS};
   * gradient descent: s(u) = expm1(u)/η with weights w e^{u(t+1)}/η on Talbot nodes u for late
-    steps (plus the contour shifted by iπ, weight (−1)^t, when η(λ̂_max + γ) > 0.95), and the
+    steps (plus the contour shifted by iπ, weight (−1)^t, when η(λ̂_max + γ) > ``OSCILLATION_THRESHOLD``), and the
     Cauchy circle ζ = e^{−u}, |ζ| = ρ, weights ζ^{−(t+1)}/(nη) for early steps (docs/theory.md §9.3).
 The rules are conjugate-symmetric, so rows use the non-redundant half of the nodes (doubled) and
 columns the whole set: κ is solved once per distinct node.  Coinciding nodes use the diagonal limits.
@@ -29,15 +32,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-from twopoint.theory.contours import DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, circle_points, fft_threshold
-from twopoint.theory.contours import talbot_contour
-from twopoint.theory.equivalents import PAIR_FAMILIES, FeatureSpace, feature_space, sampled_top_eigenvalue
+from twopoint.theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, OSCILLATION_THRESHOLD, circle_points,
+                                      fft_threshold, talbot_contour)
 from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.feature_spaces import PAIR_FAMILIES, FeatureSpace, feature_space, sampled_top_eigenvalue
 from twopoint.theory.population import Population
 from twopoint.theory.two_point import pair_sums
 
-OSCILLATION_THRESHOLD = 0.95
-_TIME_CHUNK = 128
+_TIME_CHUNK = 128  # times per (times × nodes × nodes) work array of the double inversion
+# Ridgeless static limit: P within this relative distance of the feature rank counts as P = rank (divergent).
+RANK_EQUALITY_RTOL = 1e-9
 
 
 class TrainTestCurves(NamedTuple):
@@ -158,7 +162,7 @@ def gradient_flow(pop: Population, n_train, ridge, times, *, n_features=None, n_
 
 
 def gd_stability_edge(pop: Population, n_train, ridge, n_features=None) -> float:
-    """Largest stable GD step η_crit = 2/(λ̂_max + γ), λ̂_max from :func:`theory.equivalents.sampled_top_eigenvalue`."""
+    """Largest stable GD step η_crit = 2/(λ̂_max + γ), λ̂_max from :func:`theory.feature_spaces.sampled_top_eigenvalue`."""
     return 2.0 / (sampled_top_eigenvalue(pop, n_train, n_features) + ridge)
 
 
@@ -167,7 +171,7 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=N
     """Test risk and train loss of full-batch GD with step ``lr`` at integer ``steps`` ≥ 0.
 
     Raises ``ValueError`` when η(λ̂_max + γ) ≥ 2 (the mean risk diverges).  With
-    η(λ̂_max + γ) > 0.95 the contour for oscillating modes is added (docs/theory.md §9.3).
+    η(λ̂_max + γ) > ``OSCILLATION_THRESHOLD`` the contour for oscillating modes is added (docs/theory.md §9.3).
     ``n_features`` as in :func:`gradient_flow`.
     """
     space = _space(pop, n_train, ridge, n_features)
@@ -224,7 +228,7 @@ def static_limit(pop: Population, n_train, ridge, n_features=None) -> TrainTestC
     space = _space(pop, n_train, ridge, n_features)
     n_train, ridge = float(n_train), float(ridge)
     rank = space.feature_rank
-    if ridge == 0.0 and abs(n_train - rank) <= 1e-9 * n_train:
+    if ridge == 0.0 and abs(n_train - rank) <= RANK_EQUALITY_RTOL * n_train:
         raise ValueError("ridgeless regression with P equal to the feature rank: the test risk diverges (use ridge > 0)")
     at = space.sums(np.asarray(ridge), PAIR_FAMILIES)
     kappa = float(at.kappa)

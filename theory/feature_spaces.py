@@ -1,8 +1,9 @@
-"""Feature-space deterministic equivalents shared by the finite-data and SGD theories (docs/theory.md §3, §4, §7).
+"""Feature spaces and their one-point deterministic equivalents, shared by the finite-data and SGD theories
+(docs/theory.md §3, §4, §7).
 
 Both models are linear regression in a feature space.  Linear f = w·x: the features are x, with covariance
 Σ = diag(λ_k), teacher w*, noise σ².  Random features f = v·(Fx), F ∈ R^{N×D} iid N(0, 1/N): given F the
-features z = Fx have covariance K = FΣFᵀ, teacher v* = K⁺FΣw*, and the part of the target outside the
+features z = Fx have the feature covariance K = FΣFᵀ, teacher v* = K⁺FΣw*, and the part of the target outside the
 features acts as extra label noise, σ_e² = σ² + A(F) (docs/theory.md §7, exact for Gaussian x).  The test covariance
 in feature space is M = diag(λ'_k) for linear models and K for random features (test covariance Σ).
 
@@ -14,13 +15,9 @@ limits), for these weight families (m_j = M_jj, v_j the teacher in the eigenbasi
     sigma_sigma   a = μ²        sigma_test    a = μ m        sigma  a = μ  (A = d_K)
     teacher_sigma a = v² μ      teacher_test  a = v² m       teacher_sigma2_test  a = v² μ² m
 
-Linear models: exact sums over λ_k (P = ∞ gives κ = x).  Random features average over F: with ω(x) from the
-master equation s = ω(1 − d/N)(1 − d/P) at s = x, κ = ω1 = ω(1 − d(ω)/N) and dκ/dω = 1 − d2(ω)/N,
-    d_K(κ) ≍ d(ω),   Σ μ v²/(μ + κ) ≍ E_K(κ)/κ,   Σ μ²/(μ + κ) = tr Σ − κ d_K(κ),
-    Σ μ³ v²/(μ + κ) = const − κ S_K + κ E_K(κ),
-with E_K = E(ω) − E0, S_K = S − E0, E0 = E(ω_F*) (d(ω_F*) = N; 0 when N ≥ D) the approximation error of N
-features.  The constant of the last family is dropped: it cancels in every divided difference and has no
-derivative.  Those are all the families the theories use, so random features need no other moments.
+:class:`LinearFeatures` evaluates them as exact sums over λ_k (P = ∞ gives κ = x);
+:class:`~theory.random_feature_equivalent.RandomFeatures` as their deterministic equivalents averaged over F.
+:func:`feature_space` picks one; :func:`sampled_top_eigenvalue` is the right edge of the sampled spectrum (§3).
 """
 
 from __future__ import annotations
@@ -30,10 +27,17 @@ from scipy.optimize import brentq
 
 from twopoint.theory.errors import ConvergenceError
 from twopoint.theory.population import Population
-from twopoint.theory.resolvent import critical_omega, resolvent_moments, solve_master, spectral_E
+from twopoint.theory.random_feature_equivalent import RandomFeatures
+from twopoint.theory.resolvent import resolvent_moments, solve_master
 from twopoint.theory.two_point import AnchoredSums, ModeSums, anchored_mode_sums, mode_sums
 
 PAIR_FAMILIES = ("sigma_sigma", "sigma_test", "teacher_test", "teacher_sigma")  # PairSums order
+# The spectral edge ω_e = −λ_max − e^y is bracketed by y ∈ log λ_max + [−EDGE_NEAR_LOG, EDGE_FAR_LOG]: from
+# e^−28 ≈ 7e-13 λ_max left of −λ_max (where d2 blows up and ds/dω < 0) to e^60 λ_max (where ds/dω ≈ 1 > 0).
+EDGE_NEAR_LOG = 28.0
+EDGE_FAR_LOG = 60.0
+EDGE_TOL = 1e-14  # brentq xtol and rtol in y = log(−ω_e − λ_max): the distance of ω_e from −λ_max to ~1e-14
+EDGE_MAX_ITERATIONS = 500
 
 
 def _inverse(size) -> float:
@@ -75,57 +79,6 @@ class LinearFeatures:
         return bool(np.all(self.pop.eigenvalues + anchor > 0))
 
 
-class RandomFeatures:
-    """Random features of width N averaged over F (module docstring); test covariance Σ."""
-
-    anchored = False
-
-    def __init__(self, pop: Population, n_train, n_features):
-        if np.any(pop.test_eigenvalues != pop.eigenvalues):
-            raise ValueError("random-feature equivalents assume no covariate shift (test covariance = Σ)")
-        self.pop, self.n_train, self.n_features = pop, n_train, float(n_features)
-        lam, mult = pop.eigenvalues, pop.multiplicity
-        self.approximation_error = approximation_error(pop, n_features)
-        self.noise_var = pop.noise_var + self.approximation_error
-        self.signal = pop.signal - self.approximation_error
-        self.initial_risk = pop.signal + pop.noise_var
-        self.trace = float(np.sum(mult * lam))
-        self.feature_rank = min(self.n_features, float(np.sum(mult[lam > 0])))
-        self.top_population_eigenvalue = float(lam.max())
-        self._first = np.stack([mult * lam, mult * lam * pop.teacher_sq], axis=1)
-        self._second = np.stack([mult * lam * lam, mult * lam * lam * pop.teacher_sq], axis=1)
-
-    def kappa(self, x):
-        omega = solve_master(x, self.pop, self.n_train, self.n_features)
-        return omega * (1.0 - self._moments(omega)[0] / self.n_features)
-
-    def _moments(self, omega):
-        """d, E, d2, e2 at ω."""
-        first, second = resolvent_moments(omega, self.pop.eigenvalues, self._first, self._second)
-        return first[..., 0], omega * first[..., 1], second[..., 0], second[..., 1]
-
-    def sums(self, x, families, anchor=None) -> ModeSums:
-        if anchor is not None:
-            raise ValueError("random-feature sums are not anchored")
-        omega = solve_master(x, self.pop, self.n_train, self.n_features)
-        d, e, d2, e2 = self._moments(omega)
-        slope = 1.0 - d2 / self.n_features  # dκ/dω
-        kappa = omega * (1.0 - d / self.n_features)
-        e_k, e_slope = e - self.approximation_error, e2 / slope  # E_K and dE_K/dκ
-        with np.errstate(divide="ignore", invalid="ignore"):  # κ = 0 (ω = ω*): only limits that are unused
-            d_slope = -(d - d2) / (omega * slope)  # d d_K/dκ
-            table = {
-                "sigma_sigma": (self.trace - kappa * d, d + kappa * d_slope),
-                "sigma": (d, -d_slope),
-                "teacher_sigma": (np.where(kappa == 0, e_slope, e_k / kappa), e_k / kappa**2 - e_slope / kappa),
-                "teacher_sigma2_test": (kappa * (e_k - self.signal), self.signal - e_k - kappa * e_slope),
-            }
-        table["sigma_test"], table["teacher_test"] = table["sigma_sigma"], table["teacher_sigma"]
-        first = np.stack([table[f][0] for f in families], axis=-1)
-        second = np.stack([table[f][1] for f in families], axis=-1)
-        return ModeSums(kappa, first, second)
-
-
 FeatureSpace = LinearFeatures | RandomFeatures
 
 
@@ -134,13 +87,6 @@ def feature_space(pop: Population, n_train=None, n_features=None) -> FeatureSpac
     if n_features is None:
         return LinearFeatures(pop, n_train)
     return RandomFeatures(pop, n_train, n_features)
-
-
-def approximation_error(pop: Population, n_features) -> float:
-    """E0 = E(ω_F*) with d(ω_F*) = N: the excess risk of the best predictor in the span of N random features
-    (averaged over F, leading order); 0 when N ≥ rank Σ."""
-    omega = critical_omega(pop, None, n_features)
-    return float(spectral_E(omega, pop)) if omega > 0 else 0.0
 
 
 def sampled_top_eigenvalue(pop: Population, n_train=None, n_features=None) -> float:
@@ -164,8 +110,8 @@ def sampled_top_eigenvalue(pop: Population, n_train=None, n_features=None) -> fl
         a, b = 1.0 - d * inv_n, 1.0 - d * inv_p
         return a * b + (d - d2) * (inv_n * b + inv_p * a), omega * a * b
 
-    lo, hi = np.log(top) - 28.0, np.log(top) + 60.0
+    lo, hi = np.log(top) - EDGE_NEAR_LOG, np.log(top) + EDGE_FAR_LOG
     if not slope_and_value(lo)[0] < 0 < slope_and_value(hi)[0]:
         raise ConvergenceError("could not bracket the spectral edge of the sampled feature covariance")
-    root = brentq(lambda y: slope_and_value(y)[0], lo, hi, xtol=1e-14, rtol=1e-14, maxiter=500)
+    root = brentq(lambda y: slope_and_value(y)[0], lo, hi, xtol=EDGE_TOL, rtol=EDGE_TOL, maxiter=EDGE_MAX_ITERATIONS)
     return -slope_and_value(root)[1]
