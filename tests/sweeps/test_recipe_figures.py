@@ -56,6 +56,27 @@ def test_recipe_figure_from_saved_sweep(recipe, tmp_path, capsys):
         assert f"theory {theory['test_risk'][-1]:.4g}" in report
 
 
+@pytest.mark.parametrize("key, values, labels, fixed", [
+    ("optim.lr", [0.2, 0.1], ["η=0.1", "η=0.2"], "B = 16"),
+    ("optim.batch_size", [16, 1, 4], ["B=1", "B=4", "B=16"], "η = 0.25"),
+])
+def test_online_batch_labels_curves_by_the_swept_key(key, values, labels, fixed, tmp_path):
+    """An lr sweep at a fixed batch size: one curve per learning rate, labelled by η (never "B=16" twice)."""
+    from twopoint.report.recipes import draw
+
+    base = ["experiment=online_batch", *SMALL] + (["optim.batch_size=16"] if key == "optim.lr" else [])
+    root = write_sweep(tmp_path / "sweep", base, key, values, lambda v, steps: _online(v, steps))
+    fig, report = draw("online_batch", root)
+    for ax in fig.axes[:2]:
+        simulated = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+        assert [line.get_label() for line in simulated] == labels
+        for line in simulated:  # each curve is one job's: steps strictly increasing
+            assert np.all(np.diff(line.get_xdata()) > 0)
+    assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()][:len(labels)] == labels
+    assert fixed in fig.get_suptitle()
+    assert [line.split(":")[0].strip() for line in report.splitlines()] == labels
+
+
 def test_scaling_time_fit_recovers_the_saved_slope(tmp_path, capsys):
     overrides = ["experiment=scaling_time", "record.points=30", "optim.steps=2000"]
     data = compose_config(*overrides).data

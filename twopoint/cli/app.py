@@ -80,7 +80,9 @@ def main() -> None:
         if exc.code == 1 and not _state["task_started"]:
             raise SystemExit(CONFIG_ERROR_EXIT) from None  # Hydra rejected the config/overrides
         raise
-    if _state["failed_checks"] or status.FAILED:
+    from twopoint.cli.callbacks import FAILURES  # a failed sweep aggregation, or failures it found in the jobs
+
+    if _state["failed_checks"] or status.FAILED or FAILURES:
         sys.exit(CHECK_FAILED_EXIT)
 
 

@@ -10,6 +10,10 @@ never reruns anything.  A job directory is one holding ``.hydra/overrides.yaml``
 - ``incomplete``: started but left no result (killed, timed out, still running);
 - ``not_started``: listed by the sweep's ``multirun.yaml`` (basic sweeper) but no directory exists.
 
+``check_failed`` (a column of its own) marks a finished job run with ``compare.check=true`` whose
+verdict is ``fail``: still a result (its status stays ok/diverged and figures draw it), but the
+summary counts it apart from ok/diverged and the sweep is a failure (the command exits 1).
+
 No job is dropped: jobs without curves appear in the tidy table as one row with empty curve columns.
 """
 
@@ -27,6 +31,9 @@ from omegaconf import OmegaConf
 from twopoint.report.status import FAILED_STATUS, read_status
 
 OK, DIVERGED, INCOMPLETE, NOT_STARTED = "ok", "diverged", "incomplete", "not_started"
+CHECK_FAILED = "check_failed"  # a summary category, not a status: see the module docstring
+OUTCOME_ORDER = (OK, DIVERGED, CHECK_FAILED, FAILED_STATUS, INCOMPLETE, NOT_STARTED)
+UNSET = "unset"
 CURVE_COLUMNS = ["source", "method", "quantity", "step", "time", "value", "stderr"]
 METRIC_KEYS = ("max_rel_err", "median_rel_err", "max_abs_z", "frac_within_2se")
 BASIC_SWEEPER = "hydra._internal.core_plugins.basic_sweeper.BasicSweeper"
@@ -44,6 +51,22 @@ class Sweep:
     @property
     def failed(self) -> pd.DataFrame:
         return self.jobs[self.jobs.status.isin([FAILED_STATUS, INCOMPLETE, NOT_STARTED])]
+
+    @property
+    def check_failed(self) -> pd.DataFrame:
+        """Finished jobs run with ``compare.check=true`` whose verdict is ``fail``."""
+        return self.jobs[_check_failed(self.jobs)]
+
+
+def _check_failed(jobs: pd.DataFrame) -> pd.Series:
+    if CHECK_FAILED not in jobs:
+        return pd.Series(False, index=jobs.index)
+    return jobs[CHECK_FAILED].map(lambda v: v is True or v == 1) & jobs.status.isin([OK, DIVERGED])
+
+
+def outcomes(jobs: pd.DataFrame) -> pd.Series:
+    """Each job's summary category: its status, or ``check_failed`` for a finished job that failed its check."""
+    return jobs.status.where(~_check_failed(jobs), CHECK_FAILED)
 
 
 def parse_override(text: str) -> tuple[str, object]:
@@ -126,10 +149,12 @@ def read_job(job_dir: Path, job_id: str) -> tuple[dict, pd.DataFrame | None]:
     """(job row, curves.csv or None) of one run directory."""
     overrides = yaml.safe_load((job_dir / ".hydra" / "overrides.yaml").read_text()) or []
     row = {"job": job_id, "job_num": _job_num(job_dir), "path": str(job_dir.resolve()), "status": INCOMPLETE,
-           "error": None, "overrides": " ".join(overrides)}
+           "error": None, "overrides": " ".join(overrides), CHECK_FAILED: False}
     cfg_path = job_dir / ".hydra" / "config.yaml"
+    cfg = (yaml.safe_load(cfg_path.read_text()) or {}) if cfg_path.is_file() else {}
     if cfg_path.is_file():
-        row["experiment_name"] = (yaml.safe_load(cfg_path.read_text()) or {}).get("experiment_name")
+        row["experiment_name"] = cfg.get("experiment_name")
+    checked = (cfg.get("compare") or {}).get("check") is True
     row.update(dict(parse_override(o) for o in overrides))
     status = read_status(job_dir)
     curves = pd.read_csv(job_dir / "curves.csv") if (job_dir / "curves.csv").is_file() else None
@@ -141,6 +166,7 @@ def read_job(job_dir: Path, job_id: str) -> tuple[dict, pd.DataFrame | None]:
         row.update(_metric_columns(metrics, curves))
         diverged = row["sim_diverged_fraction"] > 0 or bool(row["theory_diverged"])
         row["status"] = DIVERGED if diverged else OK
+        row[CHECK_FAILED] = checked and metrics.get("verdict") == "fail"
     else:
         curves = None  # a half-written job: its curves are not a result
     return row, curves
@@ -177,7 +203,8 @@ def collect(*paths) -> Sweep:
         for num, job in enumerate(expected_jobs(root) or []):
             if num not in seen_nums.get(root, set()):
                 rows.append({"job": f"{root.name + '/' if several else ''}{num} (not started)", "job_num": num, "path": None, "status": NOT_STARTED,
-                             "error": "no run directory", "overrides": " ".join(job), **dict(map(parse_override, job))})
+                             "error": "no run directory", "overrides": " ".join(job), CHECK_FAILED: False,
+                             **dict(map(parse_override, job))})
                 frames.append(None)
                 order += [parse_override(o)[0] for o in job]
     if not rows:
@@ -232,17 +259,66 @@ def write_aggregate(sweep: Sweep, out_dir: Path, formats=("png", "pdf")) -> list
 
 
 def status_counts(sweep: Sweep) -> str:
-    """``6 jobs: 5 ok, 1 failed``."""
-    counts = sweep.jobs.status.value_counts()
-    return f"{len(sweep.jobs)} jobs: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+    """``6 jobs: 3 ok, 1 diverged, 1 check_failed, 1 failed``: one category per job (:func:`outcomes`)."""
+    counts = outcomes(sweep.jobs).value_counts()
+    order = [s for s in OUTCOME_ORDER if s in counts] + sorted(str(s) for s in counts.index if s not in OUTCOME_ORDER)
+    return f"{len(sweep.jobs)} jobs: " + ", ".join(f"{counts[s]} {s}" for s in order)
+
+
+def format_value(value) -> str:
+    """A setting as the command line writes it: integers without ``.0``, floats in their shortest exact
+    form, booleans and null as YAML does; a missing value (NaN: the job does not set the key) is ``unset``."""
+    if value is None:
+        return "null"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        if np.isnan(value):
+            return UNSET
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    return str(value)
+
+
+def _override_texts(overrides) -> dict[str, str | None]:
+    """key → the value text of each ``key=value`` in a job's overrides (None for ``~key``)."""
+    texts = {}
+    for text in str(overrides or "").split():
+        key, sep, value = text.partition("=")
+        texts[key.lstrip("+~")] = None if key.startswith("~") or not sep else value
+    return texts
+
+
+def settings(job: pd.Series, keys: list[str]) -> str:
+    """``key=value`` for each of ``keys`` as the job's overrides wrote it (``key unset`` where it sets
+    none), e.g. ``optim.batch_size=16 optim.ridge unset``."""
+    texts = _override_texts(job.get("overrides"))
+    parts = []
+    for key in keys:
+        if key in texts:
+            shown = texts[key]
+        else:
+            value = job.get(key, np.nan)
+            shown = None if isinstance(value, float) and np.isnan(value) else format_value(value)
+        parts.append(f"{key}={shown}" if shown is not None else f"{key} {UNSET}")
+    return " ".join(parts)
 
 
 def summary(sweep: Sweep) -> str:
-    """The status counts, then one line per job that did not finish cleanly."""
+    """The counts, then one line per job that did not finish cleanly or failed its check."""
     lines = [status_counts(sweep)]
-    for _, job in sweep.failed.iterrows():
-        where = " ".join(f"{k}={job[k]}" for k in sweep.swept) or job["overrides"]
-        lines.append(f"  job {job['job']} [{job['status']}] {where}: {job['error'] or 'no result'}")
+    kinds = outcomes(sweep.jobs)
+    for index, job in sweep.jobs.iterrows():
+        kind = kinds[index]
+        if kind in (OK, DIVERGED):
+            continue
+        where = settings(job, sweep.swept) or job["overrides"]
+        if kind == CHECK_FAILED:
+            reason = f"compare.check: verdict fail ({job.get('verdict_reason') or 'no reason recorded'})"
+        else:
+            reason = job["error"] if isinstance(job["error"], str) else "no result"
+        lines.append(f"  job {job['job']} [{kind}] {where}: {reason}")
     return "\n".join(lines)
 
 

@@ -21,11 +21,11 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 
 from twopoint.report import style
-from twopoint.report.aggregate import DIVERGED, OK, Sweep, collect, with_config
+from twopoint.report.aggregate import DIVERGED, OK, Sweep, collect, format_value, with_config
 from twopoint.report.figures import LABELS, band
 from twopoint.compare.scaling import compute_frontier, fit_power_law, fit_replicas, theory_slopes
-from twopoint.report.sweep_figures import (AXIS_LABELS, STATIC_MARK, THEORY_ENTRY, THEORY_MARK, legend, ordered,
-                                   plot_sweep_curves, select, value_label)
+from twopoint.report.sweep_figures import (AXIS_LABELS, STATIC_MARK, SYMBOLS, THEORY_ENTRY, THEORY_MARK, is_number,
+                                   legend, ordered, plot_sweep_curves, select, value_label)
 from twopoint.core.registry import Registry
 
 
@@ -70,31 +70,41 @@ def _colors(values) -> list:
     return style.colors(len(values))
 
 
+def _final_line(label: str, j, quantity: str = "test_risk") -> str:
+    sim, se, th = (j.get(f"{quantity}.{c}", np.nan) for c in ("final_simulation", "final_simulation_se", "final_theory"))
+    return f"  {label}: {LABELS.get(quantity, quantity)} at T: simulation {sim:.4g} ± {se:.2g}, theory {th:.4g}"
+
+
 def _final_lines(sweep: Sweep, key: str, quantity: str = "test_risk") -> str:
-    rows = []
-    for _, j in sweep.jobs.sort_values(key).iterrows():
-        sim, se, th = (j.get(f"{quantity}.{c}", np.nan) for c in ("final_simulation", "final_simulation_se", "final_theory"))
-        rows.append(f"  {value_label(key, j[key])}: {LABELS.get(quantity, quantity)} at T: simulation {sim:.4g} ± {se:.2g}, "
-                    f"theory {th:.4g}")
-    return "\n".join(rows)
+    return "\n".join(_final_line(value_label(key, j[key]), j, quantity) for _, j in sweep.jobs.sort_values(key).iterrows())
+
+
+def _sort_key(value):
+    return (0, float(value), "") if is_number(value) else (1, 0.0, str(value))
 
 
 # --- 1. online SGD, batch sizes at a fixed learning rate ------------------------------------------------
 @recipe("online_batch", "optim.batch_size", "optim.lr")
 def online_batch(sweep: Sweep, options: dict):
-    """Test risk against steps and against samples seen (B·t), one colour per batch size."""
-    key = "optim.batch_size"
-    table = sweep.table.assign(samples=sweep.table.step * sweep.table[key])
-    values = ordered(sweep.jobs[key])
+    """Test risk against steps and against samples seen (B·t), one colour per job labelled by the swept
+    key(s): the batch size in the experiment, the learning rate on an lr sweep; fixed B or η in the title."""
+    keys = [k for k in sweep.swept if k in sweep.jobs] or ["optim.batch_size"]
+    order = sorted(range(len(sweep.jobs)), key=lambda i: tuple(_sort_key(sweep.jobs[k].iloc[i]) for k in keys))
+    jobs = sweep.jobs.iloc[order].reset_index(drop=True)
+    names = [", ".join(value_label(k, j[k]) for k in keys) for _, j in jobs.iterrows()]
+    curve = "_curve"  # one curve per job, numbered in the order of its swept values
+    table = sweep.table.assign(samples=sweep.table.step * sweep.table["optim.batch_size"],
+                               **{curve: sweep.table.job.map(dict(zip(jobs.job, range(len(jobs)))))})
     fig, axes = style.subplots(1, 2, figsize=style.panel_size(2, 1), sharey=True, layout="constrained")
     for ax, x in zip(axes, ("step", "samples")):
-        plot_sweep_curves(ax, table, key, "test_risk", x=x)
+        plot_sweep_curves(ax, table, curve, "test_risk", x=x, label=lambda _, number: names[number])
     axes[0].set_ylabel(LABELS["test_risk"])
     axes[1].set_xlabel("samples seen B·t")
-    legend(axes[1], [(value_label(key, v), c) for v, c in zip(values, _colors(values))],
-           [("simulation ±2 se", {"ls": "-"}), THEORY_ENTRY])
-    fig.suptitle(f"online SGD, η = {sweep.jobs['optim.lr'].iloc[0]:g}")
-    return fig, _final_lines(sweep, key)
+    legend(axes[1], list(zip(names, _colors(names))), [("simulation ±2 se", {"ls": "-"}), THEORY_ENTRY])
+    fixed = [f"{SYMBOLS[k]} = {format_value(jobs[k].iloc[0])}" for k in ("optim.lr", "optim.batch_size")
+             if k not in keys and k in jobs and jobs[k].nunique(dropna=False) == 1]
+    fig.suptitle(", ".join(["online SGD", *fixed]))
+    return fig, "\n".join(_final_line(name, j) for name, (_, j) in zip(names, jobs.iterrows()))
 
 
 # --- 2. finite data: P ∈ {D/4, D/2, D, 2D} ------------------------------------------------------------------
