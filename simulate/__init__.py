@@ -28,6 +28,13 @@ def select_simulator(problem: Problem):
     return select(SIMULATOR_ROLE, model, regime, METHOD, config_key="model.kind", problem=problem)[1].fn
 
 
+def simulation_bytes(problem: Problem) -> int:
+    """Estimated peak memory of the problem's simulation (its largest replica group plus one chunk of draws)."""
+    model, regime = problem.regime.split("/")
+    impl = select(SIMULATOR_ROLE, model, regime, METHOD, config_key="model.kind", problem=problem)[1]
+    return impl.memory(problem) if impl.memory is not None else 0
+
+
 def simulate(problem: Problem) -> Curves:
     """Train ``sim.replicas`` independent replicas of the problem's model; their curves on the record grid."""
     return select_simulator(problem)(problem)

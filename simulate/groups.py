@@ -27,6 +27,19 @@ def replica_groups(replicas: int, bytes_per_replica: int, budget_gib: float) -> 
     return [range(s, min(s + size, replicas)) for s in range(0, replicas, size)]
 
 
+def peak_bytes(problem: Problem, bytes_per_replica: Callable[[torch.dtype], int]) -> int:
+    """Estimated peak memory of a simulation: its largest replica group (``bytes_per_replica`` each, which
+    includes one step of pre-drawn numbers) plus one chunk of pre-drawn numbers (``sim.chunk_mib``)."""
+    per_replica = bytes_per_replica(resolve_dtype(problem.sim.dtype))
+    group = len(replica_groups(problem.sim.replicas, per_replica, problem.sim.data_gib)[0])
+    return group * per_replica + problem.sim.chunk_mib * 2**20
+
+
+def memory_of(bytes_per_replica: Callable[[Problem], Callable[[torch.dtype], int]]) -> Callable[[Problem], int]:
+    """``memory(problem)`` for the registry from a simulator's ``bytes_per_replica(problem)(dtype)``."""
+    return lambda problem: peak_bytes(problem, bytes_per_replica(problem))
+
+
 def run_in_groups(problem: Problem, bytes_per_replica: Callable[[torch.dtype], int], work_per_replica: int,
                   run_group: RunGroup) -> Curves:
     """``run_group(group, device, dtype, bar)`` on each group (sized by ``bytes_per_replica(dtype)``); one progress

@@ -29,7 +29,7 @@ from twopoint.simulate.closed_form import closed_form_curves, dual_coefficients
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, train
 from twopoint.simulate.fixed_design import INDEX_CHUNK
-from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.groups import memory_of, run_in_groups
 from twopoint.simulate.rng import integers, normals, permutations, replica_generators
 from twopoint.core.curves import Curves
 from twopoint.data.inputs import CircleInputs, DigitsInputs, InputSpec, SphereInputs
@@ -215,14 +215,18 @@ def closed_form(problem: Problem, design: Design, method: str) -> Curves:
     return closed_form_curves(problem, risk, loss, method)
 
 
-@register(SIMULATOR_ROLE, "kernel", "finite", "torch", check=check_device)
+def _bytes_per_replica(problem: Problem):
+    """Gram matrices (two, four for the eigendecomposition), the circle's modes E (P × D), the recorded steps."""
+    inputs, P = problem.data.inputs, problem.data.n_train
+    exact = problem.optim.algorithm in ("gd", "gradient_flow")
+    modes = inputs.eigenvalues.size if inputs.kind == "circle" else 0
+    return lambda dtype: (torch.finfo(dtype).bits // 8) * (P * P * (4 if exact else 2) + 3 * P * modes + P * problem.record_steps.size * 3)
+
+
+@register(SIMULATOR_ROLE, "kernel", "finite", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
 def simulate_kernel(problem: Problem) -> Curves:
     inputs, opt, P = problem.data.inputs, problem.optim, problem.data.n_train
     exact = opt.algorithm in ("gd", "gradient_flow")
-    modes = inputs.eigenvalues.size if inputs.kind == "circle" else 0  # the circle forms E (P × D) per replica
-
-    def per_replica(dtype: torch.dtype) -> int:
-        return (torch.finfo(dtype).bits // 8) * (P * P * (4 if exact else 2) + 3 * P * modes + P * problem.record_steps.size * 3)
 
     def run_group(group: range, device: torch.device, dtype: torch.dtype, bar) -> Curves:
         gens = replica_generators(problem.seed, len(group), device, stream=streams.TRAINING_DATA, first=group.start)
@@ -233,4 +237,4 @@ def simulate_kernel(problem: Problem) -> Curves:
         bar.update(1)
         return curves
 
-    return run_in_groups(problem, per_replica, 1 if exact else opt.steps, run_group)
+    return run_in_groups(problem, _bytes_per_replica(problem), 1 if exact else opt.steps, run_group)

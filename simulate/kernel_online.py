@@ -30,6 +30,7 @@ from twopoint.core.registry import SIMULATOR_ROLE, register
 from twopoint.data.inputs import CircleInputs, DigitsInputs
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
+from twopoint.simulate.groups import memory_of
 from twopoint.simulate.kernel import fourier_modes
 from twopoint.simulate.kernel_online_sphere import SphereOnline, sphere_bytes_per_replica
 from twopoint.simulate.least_squares import batch_gradient
@@ -130,7 +131,11 @@ MODELS = {"circle": (CircleOnline, _mercer_bytes_per_replica, METHOD), "digits":
           "sphere": (SphereOnline, sphere_bytes_per_replica, SphereOnline.METHOD)}
 
 
-@register(SIMULATOR_ROLE, "kernel", "online", "torch", check=check_device)
+def _bytes_per_replica(problem: Problem):
+    return MODELS[problem.data.inputs.kind][1](problem)
+
+
+@register(SIMULATOR_ROLE, "kernel", "online", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
 def simulate_kernel_online(problem: Problem) -> Curves:
-    model, bytes_per_replica, method = MODELS[problem.data.inputs.kind]
-    return simulate_sgd(problem, model, bytes_per_replica(problem), method)
+    model, _, method = MODELS[problem.data.inputs.kind]
+    return simulate_sgd(problem, model, _bytes_per_replica(problem), method)

@@ -13,7 +13,8 @@ from __future__ import annotations
 from twopoint.core.registry import SIMULATOR_ROLE, register
 from twopoint.simulate.data import GaussianTeacher, training_set
 from twopoint.simulate.device import check_device
-from twopoint.simulate.fixed_design import Design, simulate_fixed_design
+from twopoint.simulate.fixed_design import Design, bytes_per_replica, simulate_fixed_design
+from twopoint.simulate.groups import memory_of
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
 
@@ -24,6 +25,10 @@ def linear_design(problem: Problem, group: range, device, dtype) -> Design:
     return Design(x, y, lambda w: teacher.test_risk(w - teacher.w_star))
 
 
-@register(SIMULATOR_ROLE, "linear", "finite", "torch", check=check_device)
+def _bytes_per_replica(problem: Problem):
+    return bytes_per_replica(problem, problem.data.dim, 0)
+
+
+@register(SIMULATOR_ROLE, "linear", "finite", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
 def simulate_linear_finite(problem: Problem) -> Curves:
     return simulate_fixed_design(problem, linear_design, width=problem.data.dim)

@@ -17,6 +17,7 @@ from twopoint.core.registry import SIMULATOR_ROLE, register
 from twopoint.simulate.data import GaussianTeacher
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
+from twopoint.simulate.groups import memory_of
 from twopoint.simulate.least_squares import batch_gradient
 from twopoint.simulate.rng import normals, replica_generators
 
@@ -56,9 +57,11 @@ class OnlineLinear:
 
 
 def _bytes_per_replica(problem: Problem):
-    return lambda dtype: (torch.finfo(dtype).bits // 8) * 2 * problem.data.dim  # e and its update; draws: chunk_mib
+    """e and its update, and one step of draws (float32) with its working-dtype copy."""
+    D, B = problem.data.dim, problem.optim.batch_size
+    return lambda dtype: (torch.finfo(dtype).bits // 8) * (2 * D + B * D) + 4 * B * (D + 1)
 
 
-@register(SIMULATOR_ROLE, "linear", "online", "torch", check=check_device)
+@register(SIMULATOR_ROLE, "linear", "online", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
 def simulate_linear_online(problem: Problem) -> Curves:
     return simulate_sgd(problem, OnlineLinear, _bytes_per_replica(problem), METHOD)

@@ -42,7 +42,8 @@ from twopoint.data.features import feature_matrix
 from twopoint.simulate.data import GaussianTeacher, training_set
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
-from twopoint.simulate.fixed_design import Design, simulate_fixed_design
+from twopoint.simulate.fixed_design import Design, bytes_per_replica, simulate_fixed_design
+from twopoint.simulate.groups import memory_of
 from twopoint.simulate.least_squares import batch_gradient
 from twopoint.simulate.linear_online import METHOD as ONLINE_METHOD
 from twopoint.simulate.rng import normals, replica_generators
@@ -107,14 +108,19 @@ class OnlineRandomFeatures:
         return self.teacher.train_risk(err), {"test_risk": self.teacher.test_risk(err)}
 
 
-@register(SIMULATOR_ROLE, "random_features", "online", "torch", check=check_device)
-def simulate_random_features_online(problem: Problem) -> Curves:
+def _online_bytes_per_replica(problem: Problem):
+    """F (unless shared), v, one step of inputs and features, and one step of float32 draws."""
     N, D, B = problem.model.n_features, problem.data.dim, problem.optim.batch_size
+    return lambda dtype: (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + B * (N + D)) + 4 * B * (D + 1)
 
-    def per_replica(dtype: torch.dtype) -> int:
-        return (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + B * (N + D))
 
-    return simulate_sgd(problem, OnlineRandomFeatures, per_replica, _label(problem) + ONLINE_METHOD)
+def _finite_bytes_per_replica(problem: Problem):
+    return bytes_per_replica(problem, problem.model.n_features, _model_floats(problem))
+
+
+@register(SIMULATOR_ROLE, "random_features", "online", "torch", check=check_device, memory=memory_of(_online_bytes_per_replica))
+def simulate_random_features_online(problem: Problem) -> Curves:
+    return simulate_sgd(problem, OnlineRandomFeatures, _online_bytes_per_replica(problem), _label(problem) + ONLINE_METHOD)
 
 
 def random_features_design(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> Design:
@@ -126,6 +132,6 @@ def random_features_design(problem: Problem, group: range, device: torch.device,
     return Design(H, y, lambda v: teacher.test_risk(torch.matmul(v, F.to(v.dtype)) - teacher.w_star))
 
 
-@register(SIMULATOR_ROLE, "random_features", "finite", "torch", check=check_device)
+@register(SIMULATOR_ROLE, "random_features", "finite", "torch", check=check_device, memory=memory_of(_finite_bytes_per_replica))
 def simulate_random_features_finite(problem: Problem) -> Curves:
     return simulate_fixed_design(problem, random_features_design, problem.model.n_features, _model_floats(problem), _label(problem))

@@ -242,3 +242,22 @@ def test_every_group_option_extends_the_schema_of_its_kind(group, schemas):
         node = cfg[group]
         assert OmegaConf.get_type(node) is schemas[node.kind], option
         assert set(node) == {f.name for f in dataclasses.fields(schemas[node.kind])}, option
+
+
+@pytest.mark.parametrize("override, key", [
+    ("data.spectrum.alpha=400", "data.spectrum.alpha"),  # the smallest eigenvalues underflow to 0
+    ("data.teacher.beta=-300", "data.teacher.beta"),  # the teacher's power overflows
+    ("data.noise_std=1e200", "data.noise_std"),  # σ² overflows
+    ("optim.lr=1e200", "optim.lr"),  # η² overflows
+    ("seed=9223372036854775808", "seed"),  # beyond int64
+    ("data.teacher.seed=9223372036854775808", "data.teacher.seed"),
+])
+def test_values_that_break_float64_or_int64_are_rejected_after_construction(override, key):
+    with pytest.raises(ConfigError) as err:
+        make_problem(override)
+    assert err.value.key == key and "\n" not in str(err.value)
+
+
+def test_record_points_are_capped_at_the_number_of_steps():
+    p = make_problem("optim.steps=50", "record.points=1000000000")
+    assert p.record_steps.size <= 51 and p.record_steps[-1] == 50  # no 1e9-point grid is ever formed

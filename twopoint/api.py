@@ -31,6 +31,7 @@ from twopoint.data.build import build_problem
 
 log = logging.getLogger("twopoint")
 CONFIG_DIR = str(resources.files("twopoint.configs"))
+MEMORY_FRACTION = 0.8  # of the memory available now that a simulation may plan to use
 FIGURE_FORMATS = ("png", "pdf", "svg", "eps", "jpg", "tif")
 
 __all__ = ["CONFIG_DIR", "Result", "build_problem", "compose", "evaluate", "predict", "run", "run_config", "simulate"]
@@ -61,7 +62,8 @@ def compose(*overrides: str) -> DictConfig:
         cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else None
         key = getattr(err, "full_key", None) or getattr(cause, "full_key", None) or "overrides"
         detail = f" ({str(cause).strip().splitlines()[0]})" if cause is not None else ""
-        raise ConfigError(key, " ".join(overrides), str(err).strip().splitlines()[0] + detail) from None
+        named = [o.split("=", 1)[1] for o in overrides if "=" in o and o.split("=", 1)[0].lstrip("+~") == key]
+        raise ConfigError(key, named[-1] if named else " ".join(overrides), str(err).strip().splitlines()[0] + detail) from None
     finally:
         if outer is not None:
             GlobalHydra.instance().initialize(outer)
@@ -108,7 +110,8 @@ class Result:
         """The loss-curve figure (a :class:`matplotlib.figure.Figure`, not registered with pyplot)."""
         from twopoint.report.figures import loss_curves_figure, run_title
 
-        return loss_curves_figure(self.simulation, self.theory, run_title(self.problem))
+        return loss_curves_figure(self.simulation, self.theory, run_title(self.problem),
+                                  tolerance=self.metrics["tolerances"]["max_rel_err"])
 
     def save(self, run_dir: str | Path, formats=("png", "pdf")) -> list[str]:
         """Write the run folder (resolved config, curves, replicas, metrics, figures); returns the file names."""
@@ -130,6 +133,29 @@ def _figure_formats(cfg: DictConfig) -> list[str]:
     return formats
 
 
+def check_memory(problem: Problem) -> None:
+    """Raise ConfigError (in well under a second, before any allocation) when the simulation's estimated peak
+    memory exceeds ``MEMORY_FRACTION`` of the memory available now (psutil)."""
+    import psutil
+
+    from twopoint.simulate import simulation_bytes
+
+    need, available = simulation_bytes(problem), psutil.virtual_memory().available
+    if need <= MEMORY_FRACTION * available:
+        return
+    gib = 2**30
+    if problem.sim.data_gib * gib > MEMORY_FRACTION * available:  # the replica groups themselves are too large
+        key, value = "sim.data_gib", problem.sim.data_gib
+    else:  # one replica alone does not fit: name its largest size
+        sizes = {"data.dim": problem.data.dim, "data.n_train": problem.data.n_train or 0,
+                 "model.n_features": problem.model.n_features or 0, "optim.batch_size": problem.optim.batch_size}
+        key = max(sizes, key=sizes.get)
+        value = sizes[key]
+    raise ConfigError(key, value, f"the simulation needs about {need / gib:.3g} GiB with {available / gib:.3g} GiB "
+                      "available; lower sim.data_gib (replicas per group), data.dim, data.n_train, model.n_features "
+                      "or optim.batch_size")
+
+
 def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
     """Validate ``cfg``, predict, simulate and evaluate; write the run folder ``save_to`` when given.
 
@@ -143,6 +169,8 @@ def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
     tolerances = Tolerances.from_config(cfg.compare)
     formats = _figure_formats(cfg)
     simulator = select_simulator(problem) if problem.sim.enabled else None
+    if simulator is not None:
+        check_memory(problem)
     method, predictor = select_predictor(problem) if problem.theory_enabled else (None, None)
     timings: dict[str, float] = {}
 

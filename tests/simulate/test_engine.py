@@ -91,10 +91,10 @@ def test_replica_numbers_do_not_depend_on_the_group_size(toy):
 
 
 SGD_CASES = {
-    "linear/online": (),
-    "linear/finite": ("data.n_train=12",),
-    "random_features/online": ("model=random_features", "model.n_features=6"),
-    "random_features/finite": ("model=random_features", "model.n_features=6", "data.n_train=12"),
+    "linear/online": ("data.dim=8",),
+    "linear/finite": ("data.dim=8", "data.n_train=12"),
+    "random_features/online": ("data.dim=8", "model=random_features", "model.n_features=6"),
+    "random_features/finite": ("data.dim=8", "model=random_features", "model.n_features=6", "data.n_train=12"),
     "kernel/online": ("experiment=kernel_circle", "data.n_train=null", "model.kernel.frequencies=4"),
     "kernel/finite": ("experiment=kernel_circle", "data.n_train=12", "model.kernel.frequencies=4"),
 }
@@ -110,7 +110,7 @@ def test_every_sgd_simulator_trains_through_the_engine(case, monkeypatch):
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(engine, "Recorder", Spy)
-    p = make_problem("data.dim=8", "optim.steps=5", "sim.replicas=2", "record.points=4", "sim.device=cpu",
+    p = make_problem("optim.steps=5", "sim.replicas=2", "record.points=4", "sim.device=cpu",
                      "optim.algorithm=sgd", "optim.batch_size=2", "theory.enabled=false", *SGD_CASES[case])
     assert p.regime == case
     c = simulate(p)

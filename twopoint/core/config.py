@@ -25,6 +25,7 @@ POSITIVE_INT = c.Interval(int, 1, None, description="a positive integer")
 POSITIVE = c.Interval(float, 0, None, closed="neither", description="a positive number")
 NON_NEGATIVE = c.Interval(float, 0, None, description="a number >= 0")
 FINITE_LIST = c.Optional(c.ListOf(c.Interval(float)), description="a list of finite numbers, or null")
+MAX_SEED = 2**63 - 1  # seeds are stored and aggregated as int64
 
 
 @dataclass
@@ -66,7 +67,7 @@ class TeacherConfig:
 
     _constraints: ClassVar[dict] = {
         "beta": c.Interval(float),
-        "seed": c.Optional(c.Interval(int, 0, None)),
+        "seed": c.Optional(c.Interval(int, 0, MAX_SEED)),
         "values": FINITE_LIST,
     }
 
@@ -335,12 +336,29 @@ class TwopointConfig:
     compare: CompareConfig = field(default_factory=CompareConfig)
     experiment_name: Optional[str] = None
 
-    _constraints: ClassVar[dict] = {"seed": c.Interval(int, 0, None)}
+    _constraints: ClassVar[dict] = {"seed": c.Interval(int, 0, MAX_SEED)}
+
+
+RUN_ID_RESOLVER = "twopoint.run_id"
+
+
+def register_resolvers() -> None:
+    """``${twopoint.run_id:}``: six random hex digits, drawn once per composed config and cached (Hydra copies the
+    cache into every job of a sweep), so ``hydra.run.dir``/``hydra.sweep.dir`` differ between runs started in the
+    same second.  Registering again is a no-op."""
+    import secrets
+
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver(RUN_ID_RESOLVER):
+        OmegaConf.register_new_resolver(RUN_ID_RESOLVER, lambda: secrets.token_hex(3), use_cache=True)
 
 
 def register_configs() -> None:
     """Register the schemas: ``twopoint_schema`` (extended by ``configs/config.yaml``) and one option per kind
-    in the ``data`` and ``model`` groups (``<kind>_schema``, extended by the group's YAML files)."""
+    in the ``data`` and ``model`` groups (``<kind>_schema``, extended by the group's YAML files); and the
+    config resolvers (:func:`register_resolvers`)."""
+    register_resolvers()
     cs = ConfigStore.instance()
     cs.store(name="twopoint_schema", node=TwopointConfig)
     for kind, schema in DATA_SCHEMAS.items():

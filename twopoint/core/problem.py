@@ -98,6 +98,6 @@ class Problem:
 
 
 def log_grid(steps: int, points: int) -> np.ndarray:
-    """About ``points`` log-spaced integer steps in [0, steps], 0 and ``steps`` included."""
-    inner = np.rint(np.geomspace(1, steps, max(points - 1, 1))).astype(np.int64)
+    """About ``points`` log-spaced integer steps in [0, steps], 0 and ``steps`` included (at most steps + 1)."""
+    inner = np.rint(np.geomspace(1, steps, max(min(points, steps + 1) - 1, 1))).astype(np.int64)
     return np.unique(np.concatenate([[0], inner, [steps]]))

@@ -59,10 +59,12 @@ class Registry(Generic[T]):
 
 @dataclass(frozen=True)
 class Implementation:
-    """One simulator or theory method: ``fn(problem) -> Curves`` and an optional ``check(problem)``."""
+    """One simulator or theory method: ``fn(problem) -> Curves``, an optional ``check(problem)`` (raises
+    ConfigError before any compute) and an optional ``memory(problem) -> bytes`` (its estimated peak memory)."""
 
     fn: Callable
     check: Callable | None = None
+    memory: Callable | None = None
 
     @property
     def module(self) -> str:
@@ -72,13 +74,14 @@ class Implementation:
 IMPLEMENTATIONS: Registry[Implementation] = Registry("implementation")
 
 
-def register(role: str, model: str, regime: str, method: str, check: Callable | None = None) -> Callable:
+def register(role: str, model: str, regime: str, method: str, check: Callable | None = None,
+             memory: Callable | None = None) -> Callable:
     """Decorator: register ``fn`` as the ``role`` (``simulator``/``theory``) ``method`` of (model, regime)."""
     if role not in (SIMULATOR_ROLE, THEORY_ROLE) or regime not in ("online", "finite"):
         raise ValueError(f"bad registration {(role, model, regime, method)}")
 
     def add(fn: Callable) -> Callable:
-        IMPLEMENTATIONS.register((role, model, regime, method))(Implementation(fn, check))
+        IMPLEMENTATIONS.register((role, model, regime, method))(Implementation(fn, check, memory))
         return fn
 
     return add

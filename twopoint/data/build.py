@@ -7,6 +7,7 @@ schemas (:mod:`twopoint.core.constraints`), then the checks that involve several
 
 from __future__ import annotations
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ValidationError
 
@@ -88,6 +89,39 @@ def _build_data(cfg, seed: int) -> DataSpec:
     return DataSpec(lam, teacher, float(d.noise_std), test, d.n_train)
 
 
+def _check_built(cfg, data: DataSpec) -> None:
+    """The built arrays are finite and in range, else a ConfigError naming the key that caused it (checked after
+    construction: a valid-looking exponent can still underflow or overflow float64)."""
+    d = cfg.data
+    spectrum = "data.spectrum" if d.kind == "gaussian" else "model.kernel"
+    if not np.all(np.isfinite(data.eigenvalues)) or np.any(data.eigenvalues <= 0):
+        value = d.spectrum.alpha if d.kind == "gaussian" and d.spectrum.kind == "powerlaw" else "…"
+        key = f"{spectrum}.alpha" if d.kind == "gaussian" and d.spectrum.kind == "powerlaw" else spectrum
+        raise ConfigError(key, value, "the eigenvalues must be finite and > 0 in float64; the smallest underflow to 0 "
+                          "or the largest overflow (use a smaller exponent or dim)")
+    if data.test_eigenvalues is not data.eigenvalues and (not np.all(np.isfinite(data.test_eigenvalues)) or np.any(data.test_eigenvalues < 0)):
+        raise ConfigError("data.test_spectrum", d.test_spectrum.kind if d.kind == "gaussian" else "same",
+                          "the test eigenvalues must be finite and >= 0 in float64")
+    power = data.eigenvalues * data.teacher**2
+    if not np.all(np.isfinite(data.teacher)) or not np.isfinite(power.sum()):
+        key = "data.teacher.beta" if d.kind == "gaussian" and d.teacher.kind == "powerlaw" else "data.teacher"
+        raise ConfigError(key, d.teacher.beta if key.endswith("beta") else d.teacher.kind,
+                          "the teacher's power Σ λ_k w*_k² must be finite in float64")
+    with np.errstate(over="ignore"):
+        noise_var = np.float64(data.noise_std) ** 2
+    if not np.isfinite(noise_var) or not np.isfinite(power.sum() + noise_var):
+        raise ConfigError("data.noise_std", d.noise_std, "σ² and the initial risk must be finite in float64")
+
+
+def _check_learning_rate(optim: OptimSpec, data: DataSpec) -> None:
+    """η² (tr Σ)² must be a float64 number: beyond that the dynamics diverge at once and no arithmetic is meaningful."""
+    with np.errstate(over="ignore"):
+        scale = np.float64(optim.lr) ** 2 * np.float64(data.eigenvalues.sum()) ** 2 * max(1.0, data.initial_risk)
+    if not np.isfinite(scale):
+        raise ConfigError("optim.lr", optim.lr, "a learning rate whose square times (tr Σ)² fits float64 (this one "
+                          "overflows: SGD diverges in the first step)")
+
+
 def _build_model(cfg) -> ModelSpec:
     m = cfg.model
     if m.kind == "random_features":
@@ -115,8 +149,10 @@ def build_problem(cfg) -> Problem:
         cfg = OmegaConf.create(cfg)
     cfg = check_schema(cfg)
     data = _build_data(cfg, cfg.seed)
+    _check_built(cfg, data)
     model = _build_model(cfg)
     optim = _build_optim(cfg, data)
+    _check_learning_rate(optim, data)
     return Problem(
         seed=cfg.seed,
         data=data,

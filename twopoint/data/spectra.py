@@ -60,9 +60,10 @@ def build_spectrum(cfg, key: str, dim: int) -> np.ndarray:
 
 @TEACHERS.register("powerlaw")
 def powerlaw_teacher(cfg, key: str, eigenvalues: np.ndarray, seed: int) -> np.ndarray:
-    """w*_k with λ_k w*_k² = k^(−beta) (positive signs)."""
+    """w*_k with λ_k w*_k² = k^(−beta) (positive signs); inf where that overflows float64 (build_problem rejects it)."""
     k = np.arange(1, eigenvalues.size + 1, dtype=np.float64)
-    return np.sqrt(k ** (-float(cfg.beta)) / eigenvalues)
+    with np.errstate(over="ignore", divide="ignore"):
+        return np.sqrt(k ** (-float(cfg.beta)) / eigenvalues)
 
 
 @TEACHERS.register("random")

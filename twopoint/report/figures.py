@@ -1,5 +1,7 @@
 """Loss-curve figure: simulation mean ± 2 stderr band (test solid, train dotted), theory dashed,
-the static t → ∞ limit (when the theory provides one) as a thin horizontal line."""
+the static t → ∞ limit (when the theory provides one) as a thin horizontal line; with both sources, a
+residual panel below: (simulation − theory)/theory with its ±2 stderr band and the verdict's relative
+tolerance, so the verdict can be read at a glance."""
 
 from __future__ import annotations
 
@@ -30,9 +32,14 @@ def band(ax, x, mean, se, color) -> None:
 
 
 @style.styled
-def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = ""):
-    """Log-log curves against the step (step 0 omitted); either source may be missing."""
-    fig, ax = style.subplots(figsize=(4.2, 3.0))
+def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = "", tolerance: float = 0.03):
+    """Log-log curves against the step (step 0 omitted); either source may be missing.  With both, a residual
+    panel shows (mean − theory)/theory, ±2 stderr/theory and the relative tolerance ``tolerance``."""
+    both = sim is not None and theory is not None
+    if both:
+        fig, (ax, res_ax) = style.subplots(2, 1, figsize=(4.2, 4.4), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    else:
+        fig, ax = style.subplots(figsize=(4.2, 3.0))
     ref = sim if sim is not None else theory
     quantities = ref.quantities
     cols = dict(zip(quantities, style.colors(len(quantities) + 1)))
@@ -50,11 +57,31 @@ def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = "
             static = theory.info.get("static_limit", {}).get(q)
             if static is not None and static > 0:
                 ax.axhline(static, color=cols[q], lw=0.8, ls=(0, (1, 3)), label=f"{LABELS.get(q, q)}: t → ∞ limit")
+        if both and q in theory.values:
+            residual_panel(res_ax, sim, theory, q, cols[q])
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("step t")
     ax.set_ylabel("loss")
+    if both:
+        res_ax.axhspan(-tolerance, tolerance, color="0.85", lw=0, zorder=0, label=f"±{tolerance:.0%} tolerance")
+        res_ax.axhline(0.0, color="k", lw=0.6)
+        res_ax.set_xlabel("step t")
+        res_ax.set_ylabel("(sim − theory)/theory")
+        res_ax.legend(loc="best", fontsize="x-small")
+    else:
+        ax.set_xlabel("step t")
     if title:
         ax.set_title(title)
     ax.legend(loc="best")
     return fig
+
+
+def residual_panel(ax, sim: Curves, theory: Curves, quantity: str, color) -> None:
+    """(mean − theory)/theory with the ±2 stderr/theory band, on the common grid without step 0."""
+    keep = (sim.steps > 0) & np.isfinite(theory.values[quantity]) & (theory.values[quantity] != 0)
+    pred = theory.values[quantity][keep]
+    rel = (sim.mean(quantity)[keep] - pred) / np.abs(pred)
+    se = sim.stderr(quantity)[keep] / np.abs(pred)
+    ls = style.QUANTITY_LINESTYLE.get(quantity, "-")
+    ax.plot(sim.steps[keep], rel, ls, color=color, lw=1.0)
+    ax.fill_between(sim.steps[keep], rel - 2 * se, rel + 2 * se, color=color, alpha=style.BAND_ALPHA, lw=0)
