@@ -58,15 +58,27 @@ def compose(*overrides: str) -> DictConfig:
     try:
         with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
             return hydra_compose("config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:  # Hydra wraps the OmegaConf error that names the key
-        cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else None
-        key = getattr(err, "full_key", None) or getattr(cause, "full_key", None) or "overrides"
-        detail = f" ({str(cause).strip().splitlines()[0]})" if cause is not None else ""
-        named = [o.split("=", 1)[1] for o in overrides if "=" in o and o.split("=", 1)[0].lstrip("+~") == key]
-        raise ConfigError(key, named[-1] if named else " ".join(overrides), str(err).strip().splitlines()[0] + detail) from None
+    except (HydraException, OmegaConfBaseException, ValueError, TypeError, KeyError) as err:  # all input errors here
+        raise _compose_error(err, overrides) from None
     finally:
         if outer is not None:
             GlobalHydra.instance().initialize(outer)
+
+
+def _compose_error(err: Exception, overrides: tuple[str, ...]) -> ConfigError:
+    """A ConfigError naming the key of a failed composition: the one the (wrapped) OmegaConf error names, else
+    the first override whose key the message mentions."""
+    from omegaconf.errors import OmegaConfBaseException
+
+    cause = err.__cause__ if isinstance(err.__cause__, OmegaConfBaseException) else None
+    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    key = getattr(err, "full_key", None) or getattr(cause, "full_key", None)
+    pairs = [(o.split("=", 1)[0].lstrip("+~"), o.split("=", 1)[1]) for o in overrides if "=" in o]
+    if not key:
+        key = next((k for k, _ in reversed(pairs) if k and k in str(err)), "overrides")
+    named = [v for k, v in pairs if k == key]
+    detail = f" ({str(cause).strip().splitlines()[0]})" if cause is not None else ""
+    return ConfigError(key, named[-1] if named else " ".join(overrides), message + detail)
 
 
 def simulate(problem: Problem) -> Curves:

@@ -31,7 +31,7 @@ def aggregate_main(argv: list[str] | None = None) -> int:
     write_aggregate(sweep, out, args.formats)
     print(summary(sweep))
     print(f"written to {out}")
-    return 1 if len(sweep.failed) else 0
+    return 1 if len(sweep.failed) or len(sweep.check_failed) else 0
 
 
 def figure_main(argv: list[str] | None = None) -> int:

@@ -288,8 +288,8 @@ class SimConfig:
         "replicas": POSITIVE_INT,
         "device": c.Options("auto", "cpu", "cuda"),  # whether a GPU is visible: twopoint.simulate.device
         "dtype": c.Options("float64", "float32"),
-        "chunk_mib": POSITIVE_INT,
-        "data_gib": POSITIVE,
+        "chunk_mib": c.Interval(int, 1, 2**40, description="a positive integer (MiB) up to 2^40"),
+        "data_gib": c.Interval(float, 0, 2**30, closed="right", description="a positive number (GiB) up to 2^30"),
     }
 
 

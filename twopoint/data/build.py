@@ -114,12 +114,14 @@ def _check_built(cfg, data: DataSpec) -> None:
 
 
 def _check_learning_rate(optim: OptimSpec, data: DataSpec) -> None:
-    """η² (tr Σ)² must be a float64 number: beyond that the dynamics diverge at once and no arithmetic is meaningful."""
+    """(η (tr Σ + γ))² must be a float64 number: beyond that the dynamics diverge at once and no arithmetic
+    is meaningful."""
     with np.errstate(over="ignore"):
-        scale = np.float64(optim.lr) ** 2 * np.float64(data.eigenvalues.sum()) ** 2 * max(1.0, data.initial_risk)
+        scale = (np.float64(optim.lr) * (np.float64(data.eigenvalues.sum()) + optim.ridge)) ** 2 * max(1.0, data.initial_risk)
     if not np.isfinite(scale):
-        raise ConfigError("optim.lr", optim.lr, "a learning rate whose square times (tr Σ)² fits float64 (this one "
-                          "overflows: SGD diverges in the first step)")
+        key, value = ("optim.ridge", optim.ridge) if optim.ridge > data.eigenvalues.sum() else ("optim.lr", optim.lr)
+        raise ConfigError(key, value, "a learning rate and ridge whose (η (tr Σ + γ))² fits float64 (these overflow: "
+                          "SGD diverges in the first step)")
 
 
 def _build_model(cfg) -> ModelSpec:
