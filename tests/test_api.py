@@ -56,6 +56,8 @@ def test_bad_config_raises_config_error_not_system_exit():
         tp.compose("model=nonexistent")  # unknown group option
     with pytest.raises(tp.ConfigError, match="compare.figure_formats"):
         tp.run(*TINY, "compare.figure_formats=[xyz]")
+    with pytest.raises(tp.ConfigError, match="sim.enabled"):
+        tp.run(*TINY, "sim.enabled=false", "theory.enabled=false")  # nothing to run
     assert issubclass(tp.ConfigError, tp.TwopointError) and issubclass(tp.ConfigError, ValueError)
 
 

@@ -261,3 +261,12 @@ def test_values_that_break_float64_or_int64_are_rejected_after_construction(over
 def test_record_points_are_capped_at_the_number_of_steps():
     p = make_problem("optim.steps=50", "record.points=1000000000")
     assert p.record_steps.size <= 51 and p.record_steps[-1] == 50  # no 1e9-point grid is ever formed
+
+
+def test_custom_spectrum_files_that_are_empty_or_complex_are_rejected(tmp_path):
+    np.save(tmp_path / "complex.npy", np.array([1 + 1j, 0.5]))
+    (tmp_path / "empty.npy").write_bytes(b"")
+    for name, why in (("complex.npy", "real numbers"), ("empty.npy", "readable .npy")):
+        with pytest.raises(ConfigError, match=why) as err:
+            make_problem("data.dim=2", "data.spectrum.kind=custom", f"data.spectrum.path={tmp_path / name}")
+        assert err.value.key == "data.spectrum.path"

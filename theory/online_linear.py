@@ -71,6 +71,11 @@ class OnlineSGD:
         return self.rule.contraction(self.pop.eigenvalues)
 
     @property
+    def contraction_gap(self) -> np.ndarray:
+        """1 − a_k, computed without cancellation (tiny learning rates keep a finite, positive gap)."""
+        return self.rule.contraction_gap(self.pop.eigenvalues)
+
+    @property
     def ridge_target(self) -> np.ndarray:
         """w_γ = λ w*/(λ + γ) (per mode, |w*| convention: signs cancel in every moment)."""
         lam = self.pop.eigenvalues
@@ -83,13 +88,13 @@ class OnlineSGD:
 
     def noise_kernel_mass(self) -> float:
         """(η²/B) Σ λ_k²/(1 − a_k): the SGD-noise kernel summed over all lags (< 1 for stability)."""
-        a = self.contraction
-        if np.any(a >= 1.0):
+        gap = self.contraction_gap
+        if np.any(gap <= 0.0):
             return np.inf
-        return float(self.noise_gain * np.sum(self.pop.multiplicity * self.pop.eigenvalues**2 / (1.0 - a)))
+        return float(self.noise_gain * np.sum(self.pop.multiplicity * self.pop.eigenvalues**2 / gap))
 
     def stable(self) -> bool:
-        return bool(np.all(self.contraction < 1.0) and self.noise_kernel_mass() < 1.0)
+        return bool(np.all(self.contraction_gap > 0.0) and self.noise_kernel_mass() < 1.0)
 
     def critical_lr(self) -> float:
         """Largest stable η at this batch size and ridge (bisection on the stability conditions)."""
@@ -195,7 +200,7 @@ class OnlineSGD:
         """(R(∞), R'(∞)) when stable: R(∞) = F(∞)/(1 − noise-kernel mass)."""
         g, lam, mult = self.noise_gain, self.pop.eigenvalues, self.pop.multiplicity
         delta = self.ridge_bias
-        res = 1.0 / (1.0 - self.contraction)
+        res = 1.0 / self.contraction_gap
         bias = g * lam**2 * delta**2 * res + delta**2
         train = (self.pop.noise_var + np.sum(mult * lam * bias)) / (1.0 - self.noise_kernel_mass())
         test = self.pop.noise_var + np.sum(mult * self.pop.test_eigenvalues * bias) + g * np.sum(mult * self.pop.test_eigenvalues * lam * res) * train

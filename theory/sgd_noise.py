@@ -90,6 +90,12 @@ class StepRule:
         kappa = np.asarray(kappa)
         return self.mean_factor(kappa) ** 2 + self.noise_gain * kappa**2
 
+    def contraction_gap(self, kappa):
+        """1 − a(κ) = u(2 − u) − hκ² with u = η(κ + γ), free of the cancellation of 1 − a(κ) when ηκ ≲ 1e-16."""
+        kappa = np.asarray(kappa)
+        u = self.lr * (kappa + self.ridge)
+        return u * (2.0 - u) - self.noise_gain * kappa**2
+
     def roots(self, zeta):
         """(x1, x2, x3): 1 − ζa(κ) = −ζc(κ + x1)(κ + x2) and 1 − ζφ(κ) = ζη(κ + x3)."""
         zeta = np.asarray(zeta, dtype=np.complex128)

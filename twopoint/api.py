@@ -178,6 +178,8 @@ def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
     from twopoint.theory.predict import select_predictor
 
     problem = build_problem(cfg)
+    if not (problem.sim.enabled or problem.theory_enabled):
+        raise ConfigError("sim.enabled", False, "true, or theory.enabled=true: with both off there is nothing to run")
     tolerances = Tolerances.from_config(cfg.compare)
     formats = _figure_formats(cfg)
     simulator = select_simulator(problem) if problem.sim.enabled else None

@@ -100,3 +100,14 @@ def test_continuous_time_approaches_exact_at_small_lr():
         errors.append(np.abs(sgd.continuous_time_curves(steps)[1] / exact - 1).max())
     assert errors[1] < 0.2 * errors[0]
     assert errors[1] < 0.02
+
+
+def test_tiny_learning_rate_is_stable_with_a_finite_noise_kernel():
+    """At η = 1e-17, 1 − a_k rounds to 0 if formed as 1 − a_k; the gap u(2 − u) − hλ² keeps it positive."""
+    from twopoint.theory.online_linear import OnlineSGD
+    from twopoint.theory.population import Population
+
+    lam = np.array([1.0, 0.5, 0.25])
+    sgd = OnlineSGD(Population(lam, np.ones(3), 0.01, lam), 1e-17, 4, 0.0)
+    assert sgd.stable() and 0 < sgd.noise_kernel_mass() < 1e-15
+    np.testing.assert_allclose(sgd.contraction_gap, 2e-17 * lam, rtol=1e-12)

@@ -27,9 +27,12 @@ def _custom_array(cfg, key: str, dim: int) -> np.ndarray:
     else:
         where = f"{key}.path"
         try:
-            arr = np.asarray(np.load(Path(cfg.path).expanduser(), allow_pickle=False), dtype=np.float64)
-        except (OSError, ValueError) as err:
-            raise ConfigError(where, cfg.path, f"a readable .npy file of {dim} numbers ({err})") from None
+            raw = np.load(Path(cfg.path).expanduser(), allow_pickle=False)
+        except (OSError, ValueError, EOFError) as err:
+            raise ConfigError(where, cfg.path, f"a readable .npy file of {dim} numbers ({err or type(err).__name__})") from None
+        if not (np.issubdtype(raw.dtype, np.floating) or np.issubdtype(raw.dtype, np.integer)):
+            raise ConfigError(where, cfg.path, f"a .npy file of {dim} real numbers (this one holds {raw.dtype})")
+        arr = raw.astype(np.float64)
     if arr.shape != (dim,):
         raise ConfigError(where, f"<array of shape {arr.shape}>", f"exactly data.dim={dim} numbers")
     if not np.all(np.isfinite(arr)):
