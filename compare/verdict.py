@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from twopoint.core.curves import Curves
 from twopoint.core.errors import ConfigError
@@ -62,12 +62,12 @@ def divergence_verdict(sim: Curves, theory: Curves) -> tuple[str, str] | None:
 
 def z_threshold(max_abs_z: float, replicas: int) -> float:
     """The Student-t (R − 1 degrees of freedom) quantile with the two-sided Gaussian tail probability of ``max_abs_z``."""
-    return float(stats.t.isf(stats.norm.sf(max_abs_z), replicas - 1))
+    return float(-special.stdtrit(replicas - 1, special.ndtr(-max_abs_z)))
 
 
 def bias_threshold(replicas: int) -> float:
     """The Student-t (R − 1 degrees of freedom) quantile of two-sided tail probability ``GLOBAL_FALSE_ALARM``."""
-    return float(stats.t.isf(GLOBAL_FALSE_ALARM / 2, replicas - 1))
+    return float(-special.stdtrit(replicas - 1, GLOBAL_FALSE_ALARM / 2))
 
 
 def curve_verdict(stats: dict[str, dict], tol: Tolerances, replicas: int) -> tuple[str, str]:

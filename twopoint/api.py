@@ -174,7 +174,6 @@ def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
     Every check (config values, simulator and theory availability, figure formats) runs before any compute.
     """
     from twopoint.compare.evaluate import evaluate as evaluate_curves
-    from twopoint.simulate import select_simulator
     from twopoint.theory.predict import select_predictor
 
     problem = build_problem(cfg)
@@ -182,8 +181,11 @@ def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
         raise ConfigError("sim.enabled", False, "true, or theory.enabled=true: with both off there is nothing to run")
     tolerances = Tolerances.from_config(cfg.compare)
     formats = _figure_formats(cfg)
-    simulator = select_simulator(problem) if problem.sim.enabled else None
-    if simulator is not None:
+    simulator = None
+    if problem.sim.enabled:  # torch is imported only when something is simulated
+        from twopoint.simulate import select_simulator
+
+        simulator = select_simulator(problem)
         check_memory(problem)
     method, predictor = select_predictor(problem) if problem.theory_enabled else (None, None)
     timings: dict[str, float] = {}
