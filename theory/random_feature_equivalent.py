@@ -57,11 +57,12 @@ class RandomFeatures:
         d, e, d2, e2 = self._moments(omega)
         slope = 1.0 - d2 / self.n_features  # dκ/dω
         kappa = omega * (1.0 - d / self.n_features)
-        e_k, e_slope = e - self.approximation_error, e2 / slope  # E_K and dE_K/dκ
         with np.errstate(divide="ignore", invalid="ignore"):  # κ = 0 (ω = ω*): only limits that are unused
+            e_k, e_slope = e - self.approximation_error, e2 / slope  # E_K and dE_K/dκ (slope 0 at N = D, ω = 0)
             d_slope = -(d - d2) / (omega * slope)  # d d_K/dκ
             table = {
-                "sigma_sigma": (self.trace - kappa * d, d + kappa * d_slope),
+                # κ = 0 (ridgeless, P above the rank of K): Σ μ²/μ² over μ > 0 is rank K = d(ω) (N or D)
+                "sigma_sigma": (self.trace - kappa * d, np.where(kappa == 0, d, d + kappa * d_slope)),
                 "sigma": (d, -d_slope),
                 "teacher_sigma": (np.where(kappa == 0, e_slope, e_k / kappa), e_k / kappa**2 - e_slope / kappa),
                 "teacher_sigma2_test": (kappa * (e_k - self.signal), self.signal - e_k - kappa * e_slope),

@@ -156,3 +156,86 @@ def test_given_features_online_theory_matches_dense_moments(ridge):
     f = sampled_features(40, 1, seed=3)[0]
     pop_f = feature_population(LAM, TEACHER, POP.noise_var, f)
     np.testing.assert_allclose(OnlineSGD(pop_f, 0.5, 3, ridge).recursion(steps)[1], dense_online_moments(f, 0.5, 3, ridge, steps), rtol=1e-10)
+
+
+# --- static limit = late-time value of the gradient-flow curve, every ordering of N, P, D --------------------
+SIZES = (60, 120, 200)
+ORDERINGS = [(n, p, d) for n in SIZES for p in SIZES for d in SIZES if len({n, p, d}) == 3]
+ORDERINGS += [(None, 60, 200), (None, 200, 60)]  # linear model, P < D and P > D
+# R(t) − R∞ decays like e^{−(μ_min + γ) t} (the cross term of w(t) − w∞ with w∞ − w* is linear in it; μ_min the left
+# edge of the nonzero sampled spectrum): compare where that factor is TRANSIENT, far below INVERSION_RTOL, the accuracy
+# of the 16-node Talbot inversion (docs/theory.md §9.2: ~2e-8; measured ≤ 3e-10 on these curves).
+TRANSIENT = 1e-12
+INVERSION_RTOL = 5e-8
+
+
+def ordered_population(dim):
+    k = np.arange(1, dim + 1, dtype=np.float64)
+    return Population(k**-1.0, k**-0.2, 0.05)  # λ_k = 1/k, λ w*² = k^−1.2
+
+
+def slowest_rate(pop, n_train, n_features, draws=3, seed=0):
+    """Lower estimate of the left edge of the nonzero spectrum of the sampled feature covariance (Σ̂, or K̂ = FΣ̂Fᵀ):
+    the smallest nonzero eigenvalue over a few draws, halved (the edge fluctuates by O(P^{−2/3}) about its
+    deterministic equivalent)."""
+    rng = np.random.default_rng(seed)
+    lam, dim = pop.eigenvalues, pop.eigenvalues.size
+    rank = min(n_train, dim, n_features or dim)
+    edges = []
+    for _ in range(draws):
+        z = rng.standard_normal((n_train, dim)) * np.sqrt(lam)
+        if n_features is not None:
+            z = z @ rng.standard_normal((n_features, dim)).T / np.sqrt(n_features)
+        edges.append(np.linalg.svd(z, compute_uv=False)[rank - 1] ** 2 / n_train)
+    return 0.5 * min(edges)
+
+
+@pytest.mark.parametrize("ridge", [0.0, 1e-2])
+@pytest.mark.parametrize("n_features,n_train,dim", ORDERINGS)
+def test_static_limit_is_the_late_time_curve_for_every_ordering(n_features, n_train, dim, ridge):
+    """All six orderings of N, P, D (random features) and P ≶ D (linear): the t → ∞ limit is finite and equals
+    gradient flow at a time where the slowest mode has decayed below ``TRANSIENT`` (ridgeless N > D, P > D used to
+    be reported as not finite: rank K = D < N was taken for an interpolation singularity)."""
+    pop = ordered_population(dim)
+    lim = static_limit(pop, n_train, ridge, n_features)
+    assert np.isfinite(lim.test_risk) and np.isfinite(lim.train_loss)
+    time = np.log(1.0 / TRANSIENT) / (slowest_rate(pop, n_train, n_features) + ridge)
+    late = gradient_flow(pop, n_train, ridge, np.array([time]), n_features=n_features)
+    np.testing.assert_allclose(late.test_risk[0], lim.test_risk, rtol=INVERSION_RTOL)
+    assert abs(late.train_loss[0] - lim.train_loss) <= INVERSION_RTOL * lim.test_risk
+    rank = min(dim, n_features or dim)
+    if ridge == 0.0 and n_train > rank:  # OLS on the r = rank K effective features: (σ² + E0) P/(P − r)
+        noise = pop.noise_var + (0.0 if n_features is None else approximation_error(pop, n_features))
+        np.testing.assert_allclose(lim.test_risk, noise * n_train / (n_train - rank), rtol=1e-10)
+        np.testing.assert_allclose(lim.train_loss, noise * (1 - rank / n_train), rtol=1e-10)
+
+
+@pytest.mark.parametrize("n_features,n_train,dim", [(200, 120, 120), (120, 60, 200), (60, 60, 120), (None, 120, 120)])
+def test_static_limit_diverges_only_at_the_effective_rank(n_features, n_train, dim):
+    """Ridgeless P = rank K = min(N, D) (or D) is the interpolation peak: reported as divergent, not as a value."""
+    pop = ordered_population(dim)
+    if n_train == min(dim, n_features or dim):
+        with pytest.raises(ValueError, match="feature rank"):
+            static_limit(pop, n_train, 0.0, n_features)
+    else:
+        assert np.isfinite(static_limit(pop, n_train, 0.0, n_features).test_risk)
+
+
+def test_run_reports_finite_static_limit_for_wide_ridgeless_features():
+    """N = 300 > D = 200, P = 400 > D, ridge 0: theory_info.static_limit is the late value of the GD curve."""
+    import twopoint as tp
+    from twopoint.theory.predict_common import population
+
+    args = ("model=random_features", "model.n_features=300", "data.dim=200", "data.n_train=400", "optim.algorithm=gd",
+            "optim.ridge=0.0", "sim.enabled=false")
+    res = tp.run(*args, "optim.steps=20000000")
+    static = res.metrics["theory_info"]["static_limit"]
+    assert "error" not in static and np.isfinite(static["test_risk"])
+    # late enough: (1 − ημ_min)^t ≤ e^{−ημ_min t} below TRANSIENT at the last step
+    problem = res.problem
+    rate = slowest_rate(population(problem), 400, 300)
+    assert problem.optim.lr * rate * problem.record_steps[-1] > np.log(1.0 / TRANSIENT)
+    np.testing.assert_allclose(res.theory.values["test_risk"][-1], static["test_risk"], rtol=INVERSION_RTOL)
+    np.testing.assert_allclose(static["test_risk"], 2 * problem.data.noise_std**2, rtol=1e-10)  # OLS: σ² P/(P − D)
+    peak = tp.run(*args[:3], "data.n_train=200", *args[4:], "optim.steps=100")  # P = D = rank K: divergent
+    assert "feature rank" in peak.metrics["theory_info"]["static_limit"]["error"]
