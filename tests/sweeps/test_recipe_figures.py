@@ -126,3 +126,14 @@ def test_venue_sizes_figures_to_its_text_width():
     assert style.panel_size(2, 1) == (2 * style.PANEL[0], style.PANEL[1])
     with pytest.raises(ValueError, match="neurips2024"):
         style.use_venue("no_such_venue")
+
+
+def test_a_recipe_on_a_sweep_without_its_keys_is_a_one_line_error(tmp_path, capsys):
+    """rf_size on a batch-size sweep of the linear model: exit 2 and one line naming the missing keys (was a TypeError)."""
+    from twopoint.cli.tools import figure_main
+
+    root = write_sweep(tmp_path / "sweep", ["data.dim=50"], "optim.batch_size", [1, 4],
+                       lambda v, steps: ({"test_risk": power_law(steps, -0.5)}, {}))
+    assert figure_main(["rf_size", str(root), "-o", str(tmp_path / "fig")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "model.n_features" in err[0] and "data.n_train" in err[0]

@@ -57,7 +57,12 @@ def draw(name: str, *paths, **options):
     done = sweep.jobs.status.isin([OK, DIVERGED])
     if not done.any():
         raise ValueError(f"no finished job under {', '.join(map(str, paths))}")
-    return rec.draw(_finished(sweep), options)
+    finished = _finished(sweep)
+    missing = [k for k in rec.keys if k not in finished.jobs or finished.jobs[k].isna().all()]
+    if missing:
+        raise ValueError(f"recipe {name!r} reads {', '.join(missing)}, which no job of these outputs sets "
+                         f"(swept: {', '.join(sweep.swept) or 'nothing'}): use the recipe's experiment, configs/experiment/{name}.yaml")
+    return rec.draw(finished, options)
 
 
 def _finished(sweep: Sweep) -> Sweep:
