@@ -69,7 +69,7 @@ class InputSpec:
     @property
     def effective_noise_std(self) -> float:
         """σ_e = √(σ² + residual power): the noise level of the Gaussian-equivalent problem."""
-        return float(np.sqrt(self.label_noise_std**2 + self.residual_power))
+        return float(np.hypot(self.label_noise_std, np.sqrt(self.residual_power)))  # no overflow for huge σ
 
 
 @dataclass(frozen=True)
