@@ -19,13 +19,15 @@ def test_single_run_writes_every_artefact(tmp_path):
     assert {"source", "quantity", "step", "time", "value", "stderr"} <= set(curves.columns)
     assert set(curves.source) == {"simulation", "theory"}
     assert curves.loc[curves.source == "theory", "stderr"].isna().all()
-    m = json.loads((run / "metrics.json").read_text())
+    m = strict_json((run / "metrics.json").read_text())
     assert m["verdict"] in {"pass", "fail"} and m["theory_method"]
     for key in ["max_rel_err", "median_rel_err", "max_abs_z", "frac_within_2se"]:
         assert key in m["quantities"]["test_risk"]
     assert set(m["timings"]) >= {"theory_s", "simulation_s"}
     assert m["divergence"]["simulation"]["diverged"] is False
     assert "outputs:" in res.stdout + res.stderr
+    assert json.loads((run / "status.json").read_text()) == {"status": "ok"}
+    assert res.stderr.strip() == ""
 
 
 def test_multirun_two_jobs(tmp_path):
@@ -48,9 +50,18 @@ def test_check_exit_codes(tmp_path):
     assert same_without_check.returncode == 0
 
 
+def strict_json(text: str):
+    """``json.loads`` that rejects the non-standard constants Infinity, -Infinity and NaN."""
+    def reject(constant):
+        raise ValueError(f"metrics.json holds {constant}")
+
+    return json.loads(text, parse_constant=reject)
+
+
 def test_predicted_and_observed_divergence_is_a_pass(tmp_path):
     res = run_cli(tmp_path, *TINY, "optim.lr=4.0", "optim.steps=300", "compare.check=true")
     assert res.returncode == 0, res.stderr
-    m = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    m = strict_json((tmp_path / "run" / "metrics.json").read_text())  # strict JSON although the run diverged
     assert m["verdict"] == "pass" and m["verdict_reason"] == "both diverged"
     assert m["divergence"]["theory"]["diverged"] and m["divergence"]["simulation"]["fraction"] >= 0.5
+    assert m["theory_info"]["kernel_mass"] is None and m["nonfinite"]["theory_info.kernel_mass"] == "inf"

@@ -2,11 +2,16 @@
 
 ``curves.csv`` (tidy: source, method, quantity, step, time, value, stderr), ``replicas.parquet`` (per-replica
 simulation values), ``metrics.json`` and the ``loss_curves`` figure; for kernel machines also ``kernel_spectrum``.
+``metrics.json`` is written last (a folder holding it holds every artefact) and is strict JSON: a non-finite
+number is ``null`` there and its dotted path is listed in ``nonfinite`` with ``"inf"``, ``"-inf"`` or ``"nan"``.
+:func:`claim_folder` gives the command line a run folder no other run has written into.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -14,9 +19,73 @@ import pandas as pd
 
 from twopoint.compare.evaluate import Evaluation
 from twopoint.core.curves import Curves
+from twopoint.core.errors import TwopointError
 from twopoint.report import style
 from twopoint.report.figures import loss_curves_figure
 from twopoint.report.kernel_figures import write_kernel_figures
+
+METRICS_FILE = "metrics.json"
+NONFINITE_KEY = "nonfinite"
+
+
+class FolderInUse(TwopointError, FileExistsError):
+    """The folder meant for a new run already holds files (another run's outputs)."""
+
+    def __init__(self, path: Path, held: list[str]):
+        self.path, self.held = Path(path), held
+        shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
+        super().__init__(f"{path} already holds {shown}")
+
+
+def claim_folder(path: Path, marker: str | None = None, marker_is_dir: bool = True) -> Path:
+    """Create ``path`` for a new run, or accept it when it exists and is empty; raise :class:`FolderInUse` otherwise.
+
+    With ``marker`` (a name the run writes there anyway, e.g. Hydra's ``.hydra``), that entry is created
+    exclusively afterwards, so of two processes claiming the same folder at once exactly one succeeds.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file, not a folder
+        raise FolderInUse(path, [path.name]) from None
+    held = sorted(p.name for p in path.iterdir())
+    if held:
+        raise FolderInUse(path, held)
+    if marker is not None:
+        try:
+            if marker_is_dir:
+                (path / marker).mkdir()
+            else:
+                (path / marker).open("x").close()
+        except FileExistsError:
+            raise FolderInUse(path, [marker]) from None
+    return path
+
+
+def strict_json(value, path: str = "", nonfinite: dict | None = None):
+    """``value`` with numpy scalars and arrays as Python numbers and lists and every non-finite float as ``None``;
+    the dotted path of each such float is added to ``nonfinite`` (``"inf"``, ``"-inf"`` or ``"nan"``)."""
+    nonfinite = {} if nonfinite is None else nonfinite
+    if isinstance(value, (np.generic, np.ndarray)):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {k: strict_json(v, f"{path}.{k}" if path else str(k), nonfinite) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v, f"{path}.{i}" if path else str(i), nonfinite) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        nonfinite[path] = "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+        return None
+    return value
+
+
+def metrics_json(metrics: dict) -> str:
+    """``metrics`` as strict JSON (no ``Infinity``/``NaN``): see :func:`strict_json`; ``nonfinite`` lists what
+    became null (absent when nothing did)."""
+    nonfinite: dict[str, str] = {}
+    clean = strict_json(metrics, nonfinite=nonfinite)
+    if nonfinite:
+        clean[NONFINITE_KEY] = nonfinite
+    return json.dumps(clean, indent=2, allow_nan=False, default=float)
 
 
 def replicas_frame(sim: Curves) -> pd.DataFrame:
@@ -41,11 +110,13 @@ def write_outputs(run_dir: Path, ev: Evaluation, formats, title: str = "", probl
     if ev.sim is not None:
         replicas_frame(ev.sim).to_parquet(run_dir / "replicas.parquet", index=False)
         written.append("replicas.parquet")
-    (run_dir / "metrics.json").write_text(json.dumps(ev.metrics, indent=2, default=float))
-    written.append("metrics.json")
     if ev.sim is not None or ev.theory is not None:
         fig = loss_curves_figure(ev.sim, ev.theory, title)
         written += [Path(p).name for p in style.save(fig, run_dir / "loss_curves", formats)]
     if problem is not None and problem.data.inputs is not None:
         written += write_kernel_figures(run_dir, problem.data.inputs, formats)
+    partial = run_dir / f".{METRICS_FILE}.{os.getpid()}.tmp"
+    partial.write_text(metrics_json(ev.metrics))
+    os.replace(partial, run_dir / METRICS_FILE)
+    written.append(METRICS_FILE)
     return written

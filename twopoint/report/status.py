@@ -1,19 +1,21 @@
 """A run directory's ``status.json``: whether the job finished, and why not.
 
-``twopoint`` writes it at the end of every job: ``{"status": "ok"}``, or ``"failed"`` with the
-error type, its one-line message and the traceback.  A directory without it never finished
-(killed, still running).  In a multirun a failing job does not stop the sweep: its path is
-added to :data:`FAILED` (this process only) and the command exits 1 at the end.
+``twopoint`` writes it at the end of every job: ``{"status": "ok"}``; ``"failed"`` with the error type, its
+one-line message and the traceback; or ``"interrupted"`` with the signal (``SIGINT``, ``SIGTERM``) and where it
+arrived.  A directory without it never finished (killed, still running).  The file is replaced atomically, so a
+reader never sees half of it.  In a multirun a failing job does not stop the sweep: its path is added to
+:data:`FAILED` (this process only) and the command exits 1 at the end.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import traceback
 from pathlib import Path
 
 STATUS_FILE = "status.json"
-OK, FAILED_STATUS = "ok", "failed"
+OK, FAILED_STATUS, INTERRUPTED = "ok", "failed", "interrupted"
 FAILED: set[str] = set()
 
 
@@ -24,16 +26,27 @@ def describe(exc: BaseException) -> tuple[str, str]:
     return type(exc).__name__, str(exc) or repr(exc)
 
 
+def signal_name(exc: BaseException) -> str:
+    """The signal behind an interrupt: the exception's ``signal_name``, else SIGINT (Python's KeyboardInterrupt)."""
+    return getattr(exc, "signal_name", None) or "SIGINT"
+
+
 def write_status(run_dir: Path, exc: BaseException | None = None) -> dict:
-    """Write ``status.json`` into ``run_dir``: ok, or failed with the error of ``exc``."""
+    """Write ``status.json`` into ``run_dir``: ok, interrupted (``exc`` a ``KeyboardInterrupt``) or failed."""
     if exc is None:
         record = {"status": OK}
+    elif isinstance(exc, KeyboardInterrupt):
+        record = {"status": INTERRUPTED, "signal": signal_name(exc),
+                  "traceback": "".join(traceback.format_exception(exc))}
     else:
         kind, message = describe(exc)
         record = {"status": FAILED_STATUS, "error_type": kind, "error": message,
                   "traceback": "".join(traceback.format_exception(exc))}
+    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / STATUS_FILE).write_text(json.dumps(record, indent=2))
+    partial = run_dir / f".{STATUS_FILE}.{os.getpid()}.tmp"
+    partial.write_text(json.dumps(record, indent=2))
+    os.replace(partial, run_dir / STATUS_FILE)
     return record
 
 
