@@ -14,6 +14,18 @@ linear predictor u = Fᵀv:  R = (u − w*)ᵀΣ'(u − w*) + σ².
 * ``random_features/finite``: the fixed-design algorithms of :mod:`twopoint.simulate.fixed_design` on the
   feature matrix H = X Fᵀ (P × N), built in chunks of rows; only H, y and F are stored.
 
+Samplers (``sim.sampler``).  For Gaussian inputs the features and the label of one sample,
+(h, y) = (F x, w*·x + σε), are jointly Gaussian with mean 0 and covariance
+    C = [[K, FΣw*], [(FΣw*)ᵀ, w*ᵀΣw* + σ²]],  K = FΣFᵀ  ((N + 1) × (N + 1)),
+so besides drawing x (``inputs``: D + 1 normals and B·N·D multiply-adds per sample) one may draw
+(h, y) = L ξ with ξ ~ N(0, I_{N+1}) and L Lᵀ = C (``features``: N + 1 normals and (N + 1)² multiply-adds
+per sample, plus C and its factor once per replica, or once for all replicas when F is shared).  The two
+give the same distribution of trajectories (tests/simulate/test_feature_sampler.py), not the same
+numbers: ``features`` draws ξ from its own stream (``FEATURE_SPACE_BATCHES``).  L is computed in float64:
+the Cholesky factor where C is numerically positive definite (every pivot above 1e-10 × max C_ii), else
+U diag(√s₊) from the eigendecomposition C = U diag(s) Uᵀ, eigenvalues below 1e-10 × max s set to 0 —
+C is singular when N > D (rank D + 1), or N ≥ D with σ = 0 (rank D).  ``auto`` picks ``features`` where it costs fewer multiply-adds (:func:`sampler_of`).
+
 Both process replicas in groups within ``sim.data_gib``, so the replica count R costs only time.
 Bytes one replica adds (float64; T recorded steps, m = min(P, N); N·D drops out with shared F):
   online:       8·(N·D + N + B·(N + D))          (+ one chunk of draws, inputs and features: ``chunk_mib``, once)
@@ -39,6 +51,8 @@ from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
 from twopoint.core.registry import SIMULATOR_ROLE, register
 from twopoint.data.features import feature_matrix
+from twopoint.core.streams import FEATURE_SPACE_BATCHES
+from twopoint.simulate import data as sim_data
 from twopoint.simulate.data import GaussianTeacher, training_set
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
@@ -60,31 +74,90 @@ def draw_features(problem: Problem, group: range, device: torch.device, dtype: t
     return F[0] if problem.model.share_features else F
 
 
+def sampler_of(problem: Problem) -> str:
+    """``inputs`` or ``features``: ``sim.sampler``, with ``auto`` resolved by counting multiply-adds per
+    replica.  ``inputs`` costs N·D per sample (h = F x); ``features`` costs (N + 1)² per sample plus
+    (N + 1)²·D + (N + 1)³ for C and its factor, counted per replica even when F is shared, so that the choice
+    (and with it every replica's numbers) never depends on the replica count.  Samples per replica:
+    steps × batch size online, P on a training set."""
+    if problem.sim.sampler != "auto":
+        return problem.sim.sampler
+    N, D = problem.model.n_features, problem.data.dim
+    samples = problem.optim.steps * problem.optim.batch_size if problem.data.online else problem.data.n_train
+    setup = (N + 1) ** 2 * D + (N + 1) ** 3
+    return "features" if setup + samples * (N + 1) ** 2 < samples * N * D else "inputs"
+
+
+PIVOT_FLOOR = 1e-10  # Cholesky pivots below this × max C_ii: C is treated as singular (eigendecomposition)
+
+
+def feature_space_factor(F: torch.Tensor, teacher: GaussianTeacher) -> torch.Tensor:
+    """L (…, N + 1, N + 1), float64, with L Lᵀ = C, the covariance of (F x, w*·x + σε) for x ~ N(0, Σ).
+
+    C = G Gᵀ + σ² e_N e_Nᵀ with G = [F √Σ; w*ᵀ √Σ] ((N + 1) × D), one replica at a time (G is a copy of F).
+    Cholesky where every pivot exceeds ``PIVOT_FLOOR`` × max C_ii; otherwise U diag(√s₊) from C = U diag(s) Uᵀ
+    with eigenvalues below ``PIVOT_FLOOR`` × max s (rounding of exact zeros) set to 0, exact for a positive
+    semi-definite C.  rank C = min(N, D) + 1 for σ > 0 and min(N + 1, D) for σ = 0, so C is singular when
+    N > D, or N ≥ D with σ = 0.
+    """
+    sqrt_lam, w = teacher.sqrt_lam.to(torch.float64), teacher.w_star.to(torch.float64)
+    mats = F.to(torch.float64).reshape(-1, *F.shape[-2:])
+    N = F.shape[-2]
+    C = torch.empty((mats.shape[0], N + 1, N + 1), dtype=torch.float64, device=F.device)
+    for i, Fi in enumerate(mats):
+        G = torch.cat([Fi * sqrt_lam, (w * sqrt_lam)[None]])
+        torch.matmul(G, G.mT, out=C[i])
+    C[:, N, N] += teacher.noise_std**2
+    L, info = torch.linalg.cholesky_ex(C)
+    pivots = torch.diagonal(L, dim1=-2, dim2=-1) ** 2
+    scale = torch.diagonal(C, dim1=-2, dim2=-1).amax(-1)
+    singular = (info != 0) | ~(pivots > PIVOT_FLOOR * scale[:, None]).all(-1)
+    for i in torch.nonzero(singular).flatten().tolist():  # one at a time: a replica's L never depends on its group
+        s, U = torch.linalg.eigh(C[i])
+        L[i] = U * torch.where(s > PIVOT_FLOOR * s.amax(), s, 0).sqrt()
+    return L.reshape(*F.shape[:-2], N + 1, N + 1)
+
+
 def _label(problem: Problem) -> str:
     shared = ", shared F" if problem.model.share_features else ""
-    return f"random features N={problem.model.n_features}{shared}: "
+    sampler = ", feature-space sampler" if sampler_of(problem) == "features" else ""
+    return f"random features N={problem.model.n_features}{shared}{sampler}: "
 
 
 def _model_floats(problem: Problem) -> int:
-    """Per-replica numbers of F (none when one F is shared)."""
-    return 0 if problem.model.share_features else problem.model.n_features * problem.data.dim
+    """Per-replica numbers of F and, with the feature-space sampler, of its factor L (none when one F is shared)."""
+    if problem.model.share_features:
+        return 0
+    N = problem.model.n_features
+    return N * problem.data.dim + ((N + 1) ** 2 if sampler_of(problem) == "features" else 0)
 
 
 class OnlineRandomFeatures:
-    """Engine model: fresh batches (the linear online stream), features of a whole chunk in one batched GEMM."""
+    """Engine model: fresh batches, features of a whole chunk in one batched GEMM: h = F x from the inputs of the
+    linear online stream (``inputs``), or (h, y) = L ξ directly (``features``; one GEMM for all replicas when F
+    is shared)."""
 
     quantities = ("test_risk",)
     ridge_anchor = None
 
     def __init__(self, problem: Problem, group: range, device: torch.device, dtype: torch.dtype):
         self.problem, self.group, self.device, self.dtype = problem, group, device, dtype
-        self.F = draw_features(problem, group, device, dtype)
         self.teacher = GaussianTeacher(problem.data, device, dtype)
+        self.sampler = sampler_of(problem)
+        if self.sampler == "features":
+            F = draw_features(problem, group, device, torch.float64)
+            self.L = feature_space_factor(F, self.teacher).to(dtype)
+            self.F = F.to(dtype)
+        else:
+            self.F = draw_features(problem, group, device, dtype)
 
     def init(self) -> torch.Tensor:
         return torch.zeros((len(self.group), self.problem.model.n_features), dtype=self.dtype, device=self.device)
 
     def chunks(self):
+        if self.sampler == "features":
+            yield from self._feature_space_chunks()
+            return
         B, D, T, R = self.problem.optim.batch_size, self.problem.data.dim, self.problem.optim.steps, len(self.group)
         gens = replica_generators(self.problem.seed, R, self.device, first=self.group.start)
         # per step: the float32 draws, the inputs x in the working dtype, the features h and their step-major copy
@@ -98,6 +171,19 @@ class OnlineRandomFeatures:
             h, y = h.transpose(0, 1).contiguous(), y.view(R, n, B).transpose(0, 1).contiguous()
             yield Chunk(n, lambda i, h=h, y=y: (h[i], y[i]))
 
+    def _feature_space_chunks(self):
+        B, N, T, R = self.problem.optim.batch_size, self.problem.model.n_features, self.problem.optim.steps, len(self.group)
+        gens = replica_generators(self.problem.seed, R, self.device, stream=FEATURE_SPACE_BATCHES, first=self.group.start)
+        # per step: the float32 draws, ξ in the working dtype, (h, y) and their step-major copies
+        per_step = B * (N + 1) + (torch.finfo(self.dtype).bits // 32) * 3 * B * (N + 1)
+        per_chunk = chunk_steps(R, per_step, self.problem.sim.chunk_mib, T)
+        for start in range(0, T, per_chunk):
+            n = min(per_chunk, T - start)
+            xi = normals(gens, (n, B, N + 1), self.device).reshape(R, n * B, N + 1).to(self.dtype)
+            hy = xi @ self.L.mT  # shared F: one (R·n·B, N + 1) × (N + 1, N + 1) GEMM; else one batched GEMM
+            hy = hy.view(R, n, B, N + 1).transpose(0, 1).contiguous()  # step-major: each step's slice contiguous
+            yield Chunk(n, lambda i, hy=hy: (hy[i, ..., :N], hy[i, ..., N]))
+
     def gradient(self, v: torch.Tensor, batch):
         h, y = batch
         grad, residual = batch_gradient(h, v, y)
@@ -109,8 +195,11 @@ class OnlineRandomFeatures:
 
 
 def _online_bytes_per_replica(problem: Problem):
-    """F (unless shared), v, one step of inputs and features, and one step of float32 draws."""
+    """F and L (unless shared), v, one step of inputs and features (or of ξ and (h, y)), and one step of float32
+    draws."""
     N, D, B = problem.model.n_features, problem.data.dim, problem.optim.batch_size
+    if sampler_of(problem) == "features":
+        return lambda dtype: (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + 2 * B * (N + 1)) + 4 * B * (N + 1)
     return lambda dtype: (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + B * (N + D)) + 4 * B * (D + 1)
 
 
@@ -124,12 +213,35 @@ def simulate_random_features_online(problem: Problem) -> Curves:
 
 
 def random_features_design(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> Design:
-    """H = X Fᵀ (R, P, N), y (R, P) and the exact test risk of v through u = Fᵀv."""
-    F = draw_features(problem, group, device, dtype)
+    """H = X Fᵀ (R, P, N), y (R, P) and the exact test risk of v through u = Fᵀv; with the feature-space
+    sampler, the rows (h, y) = L ξ."""
     teacher = GaussianTeacher(problem.data, device, dtype)
-    H, y = training_set(problem, group, device, dtype, problem.model.n_features,
-                        lambda i, x: x @ (F if F.dim() == 2 else F[i]).mT)
+    if sampler_of(problem) == "features":
+        F = draw_features(problem, group, device, torch.float64)
+        H, y = _feature_space_training_set(problem, group, device, dtype, feature_space_factor(F, teacher))
+        F = F.to(dtype)
+    else:
+        F = draw_features(problem, group, device, dtype)
+        H, y = training_set(problem, group, device, dtype, problem.model.n_features,
+                            lambda i, x: x @ (F if F.dim() == 2 else F[i]).mT)
     return Design(H, y, lambda v: teacher.test_risk(torch.matmul(v, F.to(v.dtype)) - teacher.w_star))
+
+
+def _feature_space_training_set(problem: Problem, group: range, device: torch.device, dtype: torch.dtype,
+                                L: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """H (R, P, N) and y (R, P) as (h, y) = L ξ, drawn replica by replica in chunks of rows (which does not
+    change the numbers, see :mod:`twopoint.simulate.rng`)."""
+    P, N = problem.data.n_train, problem.model.n_features
+    H = torch.empty((len(group), P, N), dtype=dtype, device=device)
+    y = torch.empty((len(group), P), dtype=dtype, device=device)
+    rows = max(1, min(P, sim_data.ROW_CHUNK_FLOATS // (N + 1)))
+    gens = replica_generators(problem.seed, len(group), device, stream=FEATURE_SPACE_BATCHES, first=group.start)
+    for i, g in enumerate(gens):
+        Li = (L if L.dim() == 2 else L[i]).to(dtype)
+        for s in range(0, P, rows):
+            hy = normals([g], (min(rows, P - s), N + 1), device)[0].to(dtype) @ Li.mT
+            H[i, s : s + rows], y[i, s : s + rows] = hy[:, :N], hy[:, N]
+    return H, y
 
 
 @register(SIMULATOR_ROLE, "random_features", "finite", "torch", check=check_device, memory=memory_of(_finite_bytes_per_replica))

@@ -283,6 +283,7 @@ class SimConfig:
     progress: Optional[bool] = None
     chunk_mib: int = 64
     data_gib: float = 4.0
+    sampler: str = "auto"  # random features: draw inputs x, or (h, y) directly in feature space
 
     _constraints: ClassVar[dict] = {
         "replicas": POSITIVE_INT,
@@ -290,6 +291,7 @@ class SimConfig:
         "dtype": c.Options("float64", "float32"),
         "chunk_mib": c.Interval(int, 1, 2**40, description="a positive integer (MiB) up to 2^40"),
         "data_gib": c.Interval(float, 0, 2**30, closed="right", description="a positive number (GiB) up to 2^30"),
+        "sampler": c.Options("auto", "inputs", "features"),  # which one auto picks: twopoint.simulate.random_features
     }
 
 

@@ -73,6 +73,7 @@ class SimSpec:
     progress: bool | None
     chunk_mib: int
     data_gib: float
+    sampler: str = "auto"  # random features: inputs | features | auto (twopoint.simulate.random_features)
 
 
 @dataclass(frozen=True)

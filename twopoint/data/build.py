@@ -142,7 +142,8 @@ def _build_optim(cfg, data: DataSpec) -> OptimSpec:
 
 def _build_sim(cfg) -> SimSpec:
     s = cfg.sim  # whether a GPU is visible for sim.device: twopoint.simulate.device
-    return SimSpec(bool(s.enabled), int(s.replicas), s.device, s.dtype, s.progress, int(s.chunk_mib), float(s.data_gib))
+    return SimSpec(bool(s.enabled), int(s.replicas), s.device, s.dtype, s.progress, int(s.chunk_mib), float(s.data_gib),
+                   str(s.sampler))
 
 
 def build_problem(cfg) -> Problem:
