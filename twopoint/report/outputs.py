@@ -111,7 +111,7 @@ def write_outputs(run_dir: Path, ev: Evaluation, formats, title: str = "", probl
         replicas_frame(ev.sim).to_parquet(run_dir / "replicas.parquet", index=False)
         written.append("replicas.parquet")
     if ev.sim is not None or ev.theory is not None:
-        fig = loss_curves_figure(ev.sim, ev.theory, title)
+        fig = loss_curves_figure(ev.sim, ev.theory, title, tolerance=ev.metrics["tolerances"]["max_rel_err"])
         written += [Path(p).name for p in style.save(fig, run_dir / "loss_curves", formats)]
     if problem is not None and problem.data.inputs is not None:
         written += write_kernel_figures(run_dir, problem.data.inputs, formats)
