@@ -52,3 +52,16 @@ def test_universality_command_writes_figure_and_gaps(tmp_path):
     assert json.loads((tmp_path / "universality.json").read_text()) == json.loads(json.dumps(report))
     for pair in ("real_vs_gaussian", "real_vs_theory", "gaussian_vs_theory"):
         assert report["gaps"][pair]["test_risk"]["points"] == 9
+
+
+@pytest.mark.parametrize("n_train", ["null", "16"])
+def test_every_kernel_run_reports_its_gaussian_equivalence_gap(n_train):
+    """Online (fresh centres) and finite-data kernel runs alike: the simulation info names the inputs, so the
+    evaluation records the gap of the real inputs from the Gaussian theory."""
+    import twopoint as tp
+
+    res = tp.run("experiment=kernel_circle", f"data.n_train={n_train}", "model.kernel.frequencies=8", "optim.steps=20",
+                 "sim.replicas=8", "record.points=6", "sim.device=cpu")
+    assert res.simulation.info["inputs"] == "circle"
+    gap = res.metrics["gaussian_equivalence_gap"]["test_risk"]
+    assert gap["points"] > 0 and gap["max_abs_rel"] >= 0
