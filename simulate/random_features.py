@@ -45,6 +45,7 @@ SGD and GD at D = 1000, N = 500-1000 with ``data_gib`` = 0.25: 0.19-0.27 GiB.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from twopoint.core.curves import Curves
@@ -91,23 +92,33 @@ def sampler_of(problem: Problem) -> str:
 PIVOT_FLOOR = 1e-10  # Cholesky pivots below this × max C_ii: C is treated as singular (eigendecomposition)
 
 
-def feature_space_factor(F: torch.Tensor, teacher: GaussianTeacher) -> torch.Tensor:
-    """L (…, N + 1, N + 1), float64, with L Lᵀ = C, the covariance of (F x, w*·x + σε) for x ~ N(0, Σ).
+def joint_covariances(problem: Problem, group: range, device: torch.device, lam) -> torch.Tensor:
+    """C (R, N + 1, N + 1), float64 (R = 1 with shared F): the covariance of (F x, w*·x + σε) for x ~ N(0, diag lam),
+    C = G Gᵀ + σ² e_N e_Nᵀ with G = [F √lam; w*ᵀ √lam] ((N + 1) × D), built one replica at a time from its F
+    (:func:`twopoint.data.features.feature_matrix`), so the (R, N, D) stack of F is never held."""
+    N, D = problem.model.n_features, problem.data.dim
+    replicas = [0] if problem.model.share_features else list(group)
+    sqrt_lam = torch.as_tensor(np.sqrt(lam), dtype=torch.float64, device=device)
+    w = torch.as_tensor(problem.data.teacher, dtype=torch.float64, device=device)
+    C = torch.empty((len(replicas), N + 1, N + 1), dtype=torch.float64, device=device)
+    for i, r in enumerate(replicas):
+        G = torch.empty((N + 1, D), dtype=torch.float64, device=device)
+        G[:N] = torch.as_tensor(feature_matrix(problem.seed, r, N, D), device=device)
+        G[:N] *= sqrt_lam
+        G[N] = w * sqrt_lam
+        torch.matmul(G, G.mT, out=C[i])
+    C[:, N, N] += problem.data.noise_std**2
+    return C
 
-    C = G Gᵀ + σ² e_N e_Nᵀ with G = [F √Σ; w*ᵀ √Σ] ((N + 1) × D), one replica at a time (G is a copy of F).
+
+def feature_space_factor(C: torch.Tensor) -> torch.Tensor:
+    """L (R, N + 1, N + 1), float64, with L Lᵀ = C (positive semi-definite, (R, N + 1, N + 1)).
+
     Cholesky where every pivot exceeds ``PIVOT_FLOOR`` × max C_ii; otherwise U diag(√s₊) from C = U diag(s) Uᵀ
     with eigenvalues below ``PIVOT_FLOOR`` × max s (rounding of exact zeros) set to 0, exact for a positive
     semi-definite C.  rank C = min(N, D) + 1 for σ > 0 and min(N + 1, D) for σ = 0, so C is singular when
     N > D, or N ≥ D with σ = 0.
     """
-    sqrt_lam, w = teacher.sqrt_lam.to(torch.float64), teacher.w_star.to(torch.float64)
-    mats = F.to(torch.float64).reshape(-1, *F.shape[-2:])
-    N = F.shape[-2]
-    C = torch.empty((mats.shape[0], N + 1, N + 1), dtype=torch.float64, device=F.device)
-    for i, Fi in enumerate(mats):
-        G = torch.cat([Fi * sqrt_lam, (w * sqrt_lam)[None]])
-        torch.matmul(G, G.mT, out=C[i])
-    C[:, N, N] += teacher.noise_std**2
     L, info = torch.linalg.cholesky_ex(C)
     pivots = torch.diagonal(L, dim1=-2, dim2=-1) ** 2
     scale = torch.diagonal(C, dim1=-2, dim2=-1).amax(-1)
@@ -115,7 +126,15 @@ def feature_space_factor(F: torch.Tensor, teacher: GaussianTeacher) -> torch.Ten
     for i in torch.nonzero(singular).flatten().tolist():  # one at a time: a replica's L never depends on its group
         s, U = torch.linalg.eigh(C[i])
         L[i] = U * torch.where(s > PIVOT_FLOOR * s.amax(), s, 0).sqrt()
-    return L.reshape(*F.shape[:-2], N + 1, N + 1)
+    return L
+
+
+def quadratic_risk(C: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """[v; −1]ᵀ C [v; −1] = (Fᵀv − w*)ᵀ Σ (Fᵀv − w*) + σ² (R,) for v (R, N) and C (R or 1, N + 1, N + 1) of
+    :func:`joint_covariances` with Σ, in float64: (N + 1)² per replica instead of N·D.  Absolute rounding error
+    about 1e-16 × (w*ᵀΣw* + ‖C‖ ‖v‖²), relative 1e-16 unless the risk falls far below w*ᵀΣw* (σ = 0, N ≥ D)."""
+    a = torch.cat([v.to(torch.float64), -torch.ones_like(v[:, :1], dtype=torch.float64)], -1)
+    return (torch.matmul(a[:, None], C)[:, 0] * a).sum(-1)
 
 
 def _label(problem: Problem) -> str:
@@ -125,11 +144,12 @@ def _label(problem: Problem) -> str:
 
 
 def _model_floats(problem: Problem) -> int:
-    """Per-replica numbers of F and, with the feature-space sampler, of its factor L (none when one F is shared)."""
+    """Per-replica numbers of F and, with the feature-space sampler, of C and L (finite data; none when one F is
+    shared)."""
     if problem.model.share_features:
         return 0
     N = problem.model.n_features
-    return N * problem.data.dim + ((N + 1) ** 2 if sampler_of(problem) == "features" else 0)
+    return N * problem.data.dim + (2 * (N + 1) ** 2 if sampler_of(problem) == "features" else 0)
 
 
 class OnlineRandomFeatures:
@@ -144,10 +164,12 @@ class OnlineRandomFeatures:
         self.problem, self.group, self.device, self.dtype = problem, group, device, dtype
         self.teacher = GaussianTeacher(problem.data, device, dtype)
         self.sampler = sampler_of(problem)
-        if self.sampler == "features":
-            F = draw_features(problem, group, device, torch.float64)
-            self.L = feature_space_factor(F, self.teacher).to(dtype)
-            self.F = F.to(dtype)
+        if self.sampler == "features":  # F itself is not needed: sampling and risks go through C
+            data = problem.data
+            self.C = joint_covariances(problem, group, device, data.eigenvalues)
+            self.test_C = joint_covariances(problem, group, device, data.test_eigenvalues) if data.covariate_shift else self.C
+            self.L = feature_space_factor(self.C).to(dtype)
+            self.L = self.L[0] if problem.model.share_features else self.L
         else:
             self.F = draw_features(problem, group, device, dtype)
 
@@ -190,16 +212,21 @@ class OnlineRandomFeatures:
         return grad, residual.pow(2).mean(-1)
 
     def evaluate(self, v: torch.Tensor):
+        if self.sampler == "features":
+            train = quadratic_risk(self.C, v)
+            return train, {"test_risk": train if self.test_C is self.C else quadratic_risk(self.test_C, v)}
         err = torch.matmul(v[:, None], self.F)[:, 0] - self.teacher.w_star
         return self.teacher.train_risk(err), {"test_risk": self.teacher.test_risk(err)}
 
 
 def _online_bytes_per_replica(problem: Problem):
-    """F and L (unless shared), v, one step of inputs and features (or of ξ and (h, y)), and one step of float32
-    draws."""
+    """F (unless shared), v, one step of inputs and features, and one step of float32 draws; with the feature-space
+    sampler no F but C (float64, twice with covariate shift) and L (unless shared), ξ and (h, y)."""
     N, D, B = problem.model.n_features, problem.data.dim, problem.optim.batch_size
     if sampler_of(problem) == "features":
-        return lambda dtype: (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + 2 * B * (N + 1)) + 4 * B * (N + 1)
+        factors = 0 if problem.model.share_features else (N + 1) ** 2
+        covariances = 8 * factors * (2 if problem.data.covariate_shift else 1)
+        return lambda dtype: covariances + (torch.finfo(dtype).bits // 8) * (factors + N + 2 * B * (N + 1)) + 4 * B * (N + 1)
     return lambda dtype: (torch.finfo(dtype).bits // 8) * (_model_floats(problem) + N + B * (N + D)) + 4 * B * (D + 1)
 
 
@@ -216,12 +243,11 @@ def random_features_design(problem: Problem, group: range, device: torch.device,
     """H = X Fᵀ (R, P, N), y (R, P) and the exact test risk of v through u = Fᵀv; with the feature-space
     sampler, the rows (h, y) = L ξ."""
     teacher = GaussianTeacher(problem.data, device, dtype)
+    F = draw_features(problem, group, device, dtype)
     if sampler_of(problem) == "features":
-        F = draw_features(problem, group, device, torch.float64)
-        H, y = _feature_space_training_set(problem, group, device, dtype, feature_space_factor(F, teacher))
-        F = F.to(dtype)
+        L = feature_space_factor(joint_covariances(problem, group, device, problem.data.eigenvalues))
+        H, y = _feature_space_training_set(problem, group, device, dtype, L[0] if problem.model.share_features else L)
     else:
-        F = draw_features(problem, group, device, dtype)
         H, y = training_set(problem, group, device, dtype, problem.model.n_features,
                             lambda i, x: x @ (F if F.dim() == 2 else F[i]).mT)
     return Design(H, y, lambda v: teacher.test_risk(torch.matmul(v, F.to(v.dtype)) - teacher.w_star))

@@ -39,8 +39,11 @@ class _Watched(OnlineRandomFeatures):
 
     def evaluate(self, v):
         monitor, values = super().evaluate(v)
-        u = torch.matmul(v[:, None], self.F)[:, 0]
-        return monitor, {**values, "v_sq": (v * v).sum(-1), "overlap": u @ (self.teacher.lam * self.teacher.w_star)}
+        if self.sampler == "features":  # C[:N, N] = FΣw*
+            overlap = (v[:, None] @ self.C[..., :-1, -1:])[:, 0, 0]
+        else:
+            overlap = torch.matmul(v[:, None], self.F)[:, 0] @ (self.teacher.lam * self.teacher.w_star)
+        return monitor, {**values, "v_sq": (v * v).sum(-1), "overlap": overlap}
 
 
 def trajectories(p) -> dict[str, np.ndarray]:
@@ -77,7 +80,7 @@ SLOW_CONFIGS = {
                                         "data.noise_std=0", "optim.steps=200", "record.points=20"),
     "own F, ridge 0, N < D, B = 1": ("data.dim=40", "model.n_features=15", "sim.replicas=2000", "optim.batch_size=1",
                                      "optim.steps=300", "record.points=20"),
-    "shared F, ridge > 0, N < D": ("data.dim=40", "model.n_features=15", "sim.replicas=2000", "model.share_features=true",
+    "shared F, ridge > 0, N < D, D = 40": ("data.dim=40", "model.n_features=15", "sim.replicas=2000", "model.share_features=true",
                                    "optim.ridge=0.02", "optim.steps=300", "record.points=20"),
 }
 
@@ -93,17 +96,16 @@ def test_samplers_give_the_same_trajectory_distribution_slow(name):
     assert compare(*SLOW_CONFIGS[name]) <= 4.0
 
 
-def _without_cross_term(F, teacher):
-    L = feature_space_factor(F, teacher)
-    C = L @ L.mT
+def _without_cross_term(C):
+    C = C.clone()
     C[..., :-1, -1] = C[..., -1, :-1] = 0
-    return torch.linalg.cholesky(C)
+    return feature_space_factor(C)
 
 
-def _without_label_noise(F, teacher):
-    noiseless = GaussianTeacher.__new__(GaussianTeacher)
-    noiseless.__dict__.update(teacher.__dict__, noise_std=0.0)
-    return feature_space_factor(F, noiseless)
+def _without_label_noise(C):
+    C = C.clone()
+    C[..., -1, -1] -= make_problem(*BASE, "data.noise_std=1.0").data.noise_std ** 2
+    return feature_space_factor(C)
 
 
 @pytest.mark.parametrize("wrong", [_without_cross_term, _without_label_noise])
@@ -114,9 +116,10 @@ def test_a_wrong_factor_is_rejected(wrong, monkeypatch):
 
 # The factor --------------------------------------------------------------------------------------------------
 
-def covariance(p, F) -> np.ndarray:
-    """C of (F x, w*·x + σε), x ~ N(0, Σ), written out block by block."""
-    lam, w, s2 = p.data.eigenvalues, p.data.teacher, p.data.noise_std**2
+def covariance(p, F, lam=None) -> np.ndarray:
+    """C of (F x, w*·x + σε), x ~ N(0, diag lam) (default Σ), written out block by block."""
+    lam = p.data.eigenvalues if lam is None else lam
+    w, s2 = p.data.teacher, p.data.noise_std**2
     N = F.shape[0]
     C = np.empty((N + 1, N + 1))
     C[:N, :N] = F @ np.diag(lam) @ F.T
@@ -125,22 +128,31 @@ def covariance(p, F) -> np.ndarray:
     return C
 
 
-@pytest.mark.parametrize("dim, n_features, noise", [(12, 6, 0.3), (6, 10, 0.3), (12, 6, 0.0), (6, 10, 0.0), (8, 8, 0.3)])
+@pytest.mark.parametrize("dim, n_features, noise", [(12, 6, 0.3), (6, 10, 0.3), (12, 6, 0.0), (6, 10, 0.0), (8, 8, 0.3),
+                                                    (8, 8, 0.0), (8, 7, 0.0)])
 def test_factor_reproduces_the_joint_covariance(dim, n_features, noise):
     """Cholesky where C is positive definite (rank min(N, D) + 1 for σ > 0, min(N + 1, D) for σ = 0), the
     clipped eigen-factor where it is singular; a replica's factor does not depend on the others'."""
     p = make_problem(*BASE, f"data.dim={dim}", f"model.n_features={n_features}", f"data.noise_std={noise}", "sim.replicas=3")
-    teacher = GaussianTeacher(p.data, CPU, torch.float64)
-    F = draw_features(p, range(3), CPU, torch.float64)
-    L = feature_space_factor(F, teacher)
+    F = draw_features(p, range(3), CPU, torch.float64).numpy()
+    C = rf.joint_covariances(p, range(3), CPU, p.data.eigenvalues)
+    L = feature_space_factor(C).numpy()
     for r in range(3):
-        C = covariance(p, F[r].numpy())
-        np.testing.assert_allclose(L[r].numpy() @ L[r].numpy().T, C, atol=1e-12 * np.abs(C).max())
-        triangular = np.allclose(np.triu(L[r].numpy(), 1), 0)
+        np.testing.assert_allclose(C[r].numpy(), covariance(p, F[r]), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(L[r] @ L[r].T, C[r].numpy(), atol=1e-12 * np.abs(C[r].numpy()).max())
+        triangular = np.allclose(np.triu(L[r], 1), 0)
         assert triangular == (n_features + 1 <= dim or (n_features <= dim and noise > 0))  # C positive definite
-    shared = feature_space_factor(F[1], teacher)
-    assert shared.shape == (n_features + 1, n_features + 1)
-    np.testing.assert_array_equal(shared.numpy(), L[1].numpy())
+    np.testing.assert_array_equal(feature_space_factor(C[1:2]).numpy()[0], L[1])
+    np.testing.assert_array_equal(rf.joint_covariances(p, range(1, 2), CPU, p.data.eigenvalues).numpy(), C[1:2].numpy())
+
+
+def test_risk_from_the_covariance_equals_the_risk_from_f():
+    p = make_problem(*BASE, "data.dim=12", "model.n_features=6", "sim.replicas=4")
+    F = draw_features(p, range(4), CPU, torch.float64)
+    v = torch.randn(4, 6, dtype=torch.float64)
+    lam = p.data.test_eigenvalues
+    risk = [risk_of(p, F[r].numpy(), v[r].numpy()) for r in range(4)]
+    np.testing.assert_allclose(rf.quadratic_risk(rf.joint_covariances(p, range(4), CPU, lam), v).numpy(), risk, rtol=1e-12)
 
 
 def test_a_sample_has_covariance_c():
