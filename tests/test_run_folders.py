@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from conftest import REPO, run_cli
-from twopoint.report.outputs import FolderInUse, claim_folder, metrics_json, strict_json
+from twopoint.report.outputs import metrics_json, strict_json
+from twopoint.report.status import FolderInUse, claim_folder
 from twopoint.report.status import read_status, write_status
 
 TINY = ("data.dim=20", "optim.steps=50", "sim.replicas=16", "record.points=12", "sim.device=cpu",

@@ -19,15 +19,20 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from omegaconf import DictConfig, OmegaConf
 
-from twopoint.compare.evaluate import Evaluation
-from twopoint.compare.verdict import Tolerances
 from twopoint.core.curves import Curves
 from twopoint.core.errors import ConfigError
 from twopoint.core.problem import Problem
 from twopoint.data.build import build_problem
+
+if TYPE_CHECKING:  # pandas and the comparison are loaded when first used, so that the CLI starts fast
+    import pandas as pd
+
+    from twopoint.compare.evaluate import Evaluation
+    from twopoint.compare.verdict import Tolerances
 
 log = logging.getLogger("twopoint")
 CONFIG_DIR = str(resources.files("twopoint.configs"))
@@ -98,6 +103,7 @@ def predict(problem: Problem) -> Curves:
 def evaluate(sim: Curves | None, theory: Curves | None, tolerances: Tolerances | None = None) -> Evaluation:
     """Metrics, tidy table and verdict of a simulation against a theory (either may be None)."""
     from twopoint.compare.evaluate import evaluate as evaluate_curves
+    from twopoint.compare.verdict import Tolerances
 
     return evaluate_curves(sim, theory, tolerances or Tolerances(0.03, 4.0))
 
@@ -127,6 +133,7 @@ class Result:
 
     def save(self, run_dir: str | Path, formats=("png", "pdf")) -> list[str]:
         """Write the run folder (resolved config, curves, replicas, metrics, figures); returns the file names."""
+        from twopoint.compare.evaluate import Evaluation
         from twopoint.report.figures import run_title
         from twopoint.report.outputs import write_outputs
 
@@ -174,6 +181,7 @@ def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
     Every check (config values, simulator and theory availability, figure formats) runs before any compute.
     """
     from twopoint.compare.evaluate import evaluate as evaluate_curves
+    from twopoint.compare.verdict import Tolerances
     from twopoint.theory.predict import select_predictor
 
     problem = build_problem(cfg)

@@ -34,7 +34,7 @@ from twopoint.api import CONFIG_DIR, Result, run_config
 from twopoint.core.config import register_configs
 from twopoint.core.errors import ConfigError
 from twopoint.report import status
-from twopoint.report.outputs import FolderInUse, claim_folder
+from twopoint.report.status import FolderInUse, claim_folder
 
 log = logging.getLogger("twopoint")
 CONFIG_ERROR_EXIT, CHECK_FAILED_EXIT = 2, 1

@@ -9,9 +9,12 @@ replica for a simulation and as a single entry for theory.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SIMULATION = "simulation"
 THEORY = "theory"
@@ -67,6 +70,8 @@ class Curves:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table: source, method, quantity, step, time, value (replica mean), stderr."""
+        import pandas as pd  # loaded on first use: the command line starts faster without it
+
         frames = [
             pd.DataFrame(
                 {

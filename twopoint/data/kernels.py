@@ -23,8 +23,6 @@ from __future__ import annotations
 from math import comb
 
 import numpy as np
-from scipy.spatial.distance import cdist
-from scipy.special import roots_legendre
 
 RADIAL = ("rbf", "laplace")
 DOT_PRODUCT = ("rbf", "laplace", "relu_ntk")
@@ -55,6 +53,7 @@ def dot_product_profile(kind: str, t, bandwidth: float):
 
 def euclidean_gram(x: np.ndarray, kind: str, bandwidth: float) -> np.ndarray:
     """Gram matrix K(x_i, x_j) of a radial kernel on the rows of ``x`` (float64)."""
+    from scipy.spatial.distance import cdist  # loaded on first use (digits only)
     return radial_profile(kind, cdist(x, x, "sqeuclidean"), bandwidth)
 
 
@@ -109,6 +108,8 @@ def dot_product_eigenvalues(kind: str, dim: int, max_degree: int, bandwidth: flo
     if dim < 2:
         raise ValueError(f"the sphere needs dim >= 2, got {dim}")
     n = nodes or 4 * max_degree + 400
+    from scipy.special import roots_legendre  # loaded on first use (sphere only)
+
     u, w = roots_legendre(n)
     theta = 0.5 * np.pi * (u + 1.0)
     weight = w * np.sin(theta) ** (dim - 2)

@@ -4,7 +4,7 @@
 simulation values), ``metrics.json`` and the ``loss_curves`` figure; for kernel machines also ``kernel_spectrum``.
 ``metrics.json`` is written last (a folder holding it holds every artefact) and is strict JSON: a non-finite
 number is ``null`` there and its dotted path is listed in ``nonfinite`` with ``"inf"``, ``"-inf"`` or ``"nan"``.
-:func:`claim_folder` gives the command line a run folder no other run has written into.
+:func:`twopoint.report.status.claim_folder` gives the command line a run folder no other run has written into.
 """
 
 from __future__ import annotations
@@ -19,47 +19,12 @@ import pandas as pd
 
 from twopoint.compare.evaluate import Evaluation
 from twopoint.core.curves import Curves
-from twopoint.core.errors import TwopointError
 from twopoint.report import style
 from twopoint.report.figures import loss_curves_figure
 from twopoint.report.kernel_figures import write_kernel_figures
 
 METRICS_FILE = "metrics.json"
 NONFINITE_KEY = "nonfinite"
-
-
-class FolderInUse(TwopointError, FileExistsError):
-    """The folder meant for a new run already holds files (another run's outputs)."""
-
-    def __init__(self, path: Path, held: list[str]):
-        self.path, self.held = Path(path), held
-        shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
-        super().__init__(f"{path} already holds {shown}")
-
-
-def claim_folder(path: Path, marker: str | None = None, marker_is_dir: bool = True) -> Path:
-    """Create ``path`` for a new run, or accept it when it exists and is empty; raise :class:`FolderInUse` otherwise.
-
-    With ``marker`` (a name the run writes there anyway, e.g. Hydra's ``.hydra``), that entry is created
-    exclusively afterwards, so of two processes claiming the same folder at once exactly one succeeds.
-    """
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:  # a file, not a folder
-        raise FolderInUse(path, [path.name]) from None
-    held = sorted(p.name for p in path.iterdir())
-    if held:
-        raise FolderInUse(path, held)
-    if marker is not None:
-        try:
-            if marker_is_dir:
-                (path / marker).mkdir()
-            else:
-                (path / marker).open("x").close()
-        except FileExistsError:
-            raise FolderInUse(path, [marker]) from None
-    return path
 
 
 def strict_json(value, path: str = "", nonfinite: dict | None = None):

@@ -14,6 +14,8 @@ import os
 import traceback
 from pathlib import Path
 
+from twopoint.core.errors import TwopointError
+
 STATUS_FILE = "status.json"
 OK, FAILED_STATUS, INTERRUPTED = "ok", "failed", "interrupted"
 FAILED: set[str] = set()
@@ -54,3 +56,37 @@ def read_status(run_dir: Path) -> dict | None:
     """The recorded status, or None when the job never wrote one."""
     path = Path(run_dir) / STATUS_FILE
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+class FolderInUse(TwopointError, FileExistsError):
+    """The folder meant for a new run already holds files (another run's outputs)."""
+
+    def __init__(self, path: Path, held: list[str]):
+        self.path, self.held = Path(path), held
+        shown = ", ".join(held[:4]) + (f" and {len(held) - 4} more" if len(held) > 4 else "")
+        super().__init__(f"{path} already holds {shown}")
+
+
+def claim_folder(path: Path, marker: str | None = None, marker_is_dir: bool = True) -> Path:
+    """Create ``path`` for a new run, or accept it when it exists and is empty; raise :class:`FolderInUse` otherwise.
+
+    With ``marker`` (a name the run writes there anyway, e.g. Hydra's ``.hydra``), that entry is created
+    exclusively afterwards, so of two processes claiming the same folder at once exactly one succeeds.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file, not a folder
+        raise FolderInUse(path, [path.name]) from None
+    held = sorted(p.name for p in path.iterdir())
+    if held:
+        raise FolderInUse(path, held)
+    if marker is not None:
+        try:
+            if marker_is_dir:
+                (path / marker).mkdir()
+            else:
+                (path / marker).open("x").close()
+        except FileExistsError:
+            raise FolderInUse(path, [marker]) from None
+    return path
