@@ -137,3 +137,16 @@ def test_a_recipe_on_a_sweep_without_its_keys_is_a_one_line_error(tmp_path, caps
     assert figure_main(["rf_size", str(root), "-o", str(tmp_path / "fig")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "model.n_features" in err[0] and "data.n_train" in err[0]
+
+
+def test_sweep_overview_has_a_residual_row_under_the_curves(tmp_path):
+    from twopoint.report.aggregate import collect
+    from twopoint.report.sweep_figures import sweep_curves_figure
+
+    root = write_sweep(tmp_path / "sweep", ["data.dim=50"], "optim.batch_size", [1, 4],
+                       lambda v, steps: ({"test_risk": power_law(steps, -0.5)}, {}))
+    fig = sweep_curves_figure(collect(root))
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels.count("(sim − theory)/theory") == 1 and labels.count("test risk") == 1
+    residual = fig.axes[labels.index("(sim − theory)/theory")]
+    assert len(residual.get_lines()) >= 3  # one line per job and the zero line

@@ -74,6 +74,29 @@ def plot_sweep_curves(ax, table: pd.DataFrame, key: str, quantity: str, x: str =
     ax.set_xlabel(AXIS_LABELS.get(x, x))
 
 
+def plot_sweep_residuals(ax, table: pd.DataFrame, key: str, quantity: str, colors=None, tolerance: float = 0.03) -> None:
+    """One line per value of ``key``: (simulation − theory)/theory with its ±2 stderr band, and the relative
+    tolerance of the verdict as a grey band (where a job has both sources)."""
+    values = ordered(table[key])
+    colors = colors or style.colors(len(values))
+    for value, color in zip(values, colors):
+        rows = table[select(table, key, value) & (table.quantity == quantity) & (table.step > 0)]
+        sim, th = (rows[rows.source == s].set_index("step").value for s in ("simulation", "theory"))
+        both = sim.index.intersection(th.index)
+        if not len(both) or th[both].eq(0).any():
+            continue
+        se = rows[rows.source == "simulation"].set_index("step").stderr[both]
+        rel, width = (sim[both] - th[both]) / th[both].abs(), 2 * se / th[both].abs()
+        ax.plot(both, rel, style.QUANTITY_LINESTYLE.get(quantity, "-"), color=color, lw=1.0)
+        ax.fill_between(both, rel - width, rel + width, color=color, alpha=style.BAND_ALPHA, lw=0)
+    ax.axhspan(-tolerance, tolerance, color="0.88", lw=0, zorder=0)
+    ax.axhline(0.0, color="k", lw=0.6)
+    if ax.has_data():
+        ax.set_xscale("log")
+    ax.set_xlabel(AXIS_LABELS.get("step", "step"))
+    ax.set_ylabel("(sim − theory)/theory")
+
+
 def log_axes(ax, x: bool = True, y: bool = True) -> None:
     """Log scales where the axes hold positive data (an empty panel, e.g. every job failed, stays linear)."""
     ax.relim()
@@ -110,17 +133,22 @@ def sweep_curves_figure(sweep):
     quantities = [q for q in LABELS if q in set(table.quantity)] or ["test_risk"]
     facets = combined(table, facet_keys)
     rows = ordered(facets) or [""]
-    fig, axes = style.subplots(len(rows), len(quantities), figsize=style.panel_size(len(quantities), len(rows)),
-                             squeeze=False, sharex=True, layout="constrained")
+    residuals = {"simulation", "theory"} <= set(table.source)  # a residual row under each row of curves
+    height = [3, 1.4] * len(rows) if residuals else [1] * len(rows)
+    fig, axes = style.subplots(len(height), len(quantities), figsize=style.panel_size(len(quantities), 1.45 * len(rows) if residuals else len(rows)),
+                               squeeze=False, sharex=True, layout="constrained", gridspec_kw={"height_ratios": height})
     values = ordered(sweep.jobs[key])
     color_of = dict(zip(map(str, values), style.colors(len(values))))
     for i, facet in enumerate(rows):
         sub = table[facets == facet]
         colors = [color_of[str(v)] for v in ordered(sub[key])]
+        row = 2 * i if residuals else i
         for j, q in enumerate(quantities):
-            plot_sweep_curves(axes[i, j], sub, key, q, colors=colors)
-            axes[i, j].set_ylabel(LABELS.get(q, q))
-            axes[i, j].set_title(", ".join(filter(None, [facet, LABELS.get(q, q)])))
+            plot_sweep_curves(axes[row, j], sub, key, q, colors=colors)
+            axes[row, j].set_ylabel(LABELS.get(q, q))
+            axes[row, j].set_title(", ".join(filter(None, [facet, LABELS.get(q, q)])))
+            if residuals:
+                plot_sweep_residuals(axes[row + 1, j], sub, key, q, colors=colors)
     styles = [(f"{LABELS.get(q, q)}: simulation ±2 se", {"ls": style.QUANTITY_LINESTYLE.get(q, "-")}) for q in quantities]
     legend(axes[0, -1], [(value_label(key, v), color_of[str(v)]) for v in values], [*styles, THEORY_ENTRY])
     fig.suptitle(status_counts(sweep))
