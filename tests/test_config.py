@@ -270,3 +270,10 @@ def test_custom_spectrum_files_that_are_empty_or_complex_are_rejected(tmp_path):
         with pytest.raises(ConfigError, match=why) as err:
             make_problem("data.dim=2", "data.spectrum.kind=custom", f"data.spectrum.path={tmp_path / name}")
         assert err.value.key == "data.spectrum.path"
+
+
+def test_the_feature_space_sampler_is_for_random_features_only():
+    with pytest.raises(ConfigError) as err:
+        make_problem("sim.sampler=features")
+    assert err.value.key == "sim.sampler"
+    assert make_problem("model=random_features", "sim.sampler=features").sim.sampler == "features"

@@ -142,6 +142,9 @@ def _build_optim(cfg, data: DataSpec) -> OptimSpec:
 
 def _build_sim(cfg) -> SimSpec:
     s = cfg.sim  # whether a GPU is visible for sim.device: twopoint.simulate.device
+    if s.sampler == "features" and cfg.model.kind != "random_features":
+        raise ConfigError("sim.sampler", s.sampler, f"inputs or auto for model.kind={cfg.model.kind} (the feature-space "
+                          "sampler is for random features)")
     return SimSpec(bool(s.enabled), int(s.replicas), s.device, s.dtype, s.progress, int(s.chunk_mib), float(s.data_gib),
                    str(s.sampler))
 
