@@ -5,7 +5,10 @@ ridge γ, GD θ ← θ − η[(K̂ + γ)θ − Hᵀy/P] from θ_0 = 0 and gradie
 with K̂ = V diag(κ) Vᵀ,
     θ(t) = V diag(ψ(t)) Vᵀ Hᵀy / P,   ψ_j(t) = (1 − φ_j(t)) / (κ_j + γ),
     φ_j(t) = (1 − η(κ_j + γ))^t (GD, t = step) or e^{−(κ_j + γ)ηt} (gradient flow at time ηt),
-ψ_j → ηt as κ_j + γ → 0 (docs/theory.md §5).  In the dual, with the Gram matrix G = HHᵀ = U diag(Λ) Uᵀ
+ψ_j → ηt as κ_j + γ → 0 (docs/theory.md §5).  With a schedule η_s or momentum β (docs/theory.md §1) each mode
+still evolves alone: ψ_j(t) is θ_j(t)/(Vᵀ Hᵀy/P)_j, the iterate of u ← u − η_s b_s, b_s = β b_{s−1} + (κ_j + γ)u − 1
+from u = b = 0 (Nesterov: u ← u − η_s [(κ_j + γ)u − 1 + β b_s]), run over all T steps; gradient flow with a
+schedule runs at time τ(t) = Σ_{s<t} η_s.  In the dual, with the Gram matrix G = HHᵀ = U diag(Λ) Uᵀ
 (κ = Λ/P on the same nonzero modes), θ(t) = Hᵀa(t) with the dual coefficients
     Uᵀa(t) = (Uᵀy / P) ⊙ ψ(Λ/P, t),
 which is also exactly kernel GD, a ← (1 − ηγ)a − (η/P)(Ga − y), for any kernel G.  The primal costs O(K³),
@@ -28,13 +31,33 @@ def response(rate: torch.Tensor, steps: torch.Tensor, opt: OptimSpec) -> torch.T
     η Σ_{s<t} (1 − η rate)^s for GD, ∫_0^{ηt} e^{−rate τ} dτ for gradient flow; exact as rate → 0 (ψ → ηt),
     through expm1/log1p while η·rate < 1 and the plain power for oscillating or diverging modes.
     """
+    if opt.extensions and opt.algorithm == "gd":
+        return iterated_response(rate, steps, opt)
     r, lr = rate[..., None], opt.lr
+    if opt.multipliers is not None:  # gradient flow at time τ(t) = Σ_{s<t} η_s
+        elapsed = np.concatenate([[0.0], np.cumsum(opt.step_sizes)])
+        tau = torch.as_tensor(elapsed, dtype=steps.dtype, device=steps.device)[steps.long()]
+        return torch.where(r == 0, tau, -torch.expm1(-r * tau) / r)
     if opt.algorithm == "gradient_flow":
         out = -torch.expm1(-r * (lr * steps)) / r
     else:
         step = lr * r
         out = torch.where(step < 1.0, -torch.expm1(steps * torch.log1p(-step)) / r, (1.0 - (1.0 - step) ** steps) / r)
     return torch.where(r == 0, lr * steps, out)
+
+
+def iterated_response(rate: torch.Tensor, steps: torch.Tensor, opt: OptimSpec) -> torch.Tensor:
+    """ψ(rate, t) of GD with a schedule and/or momentum, by iterating every mode over all T steps (module docstring)."""
+    u, b = torch.zeros_like(rate), torch.zeros_like(rate)
+    out = torch.empty(rate.shape + steps.shape, dtype=rate.dtype, device=rate.device)
+    want = {int(t): i for i, t in enumerate(steps.tolist())}
+    for s, eta in enumerate([*opt.step_sizes.tolist(), 0.0]):
+        if s in want:
+            out[..., want[s]] = u
+        grad = rate * u - 1.0
+        b = opt.momentum * b + grad
+        u = u - eta * (grad + opt.momentum * b if opt.nesterov else b)
+    return out
 
 
 def recorded_steps(problem: Problem, like: torch.Tensor) -> torch.Tensor:

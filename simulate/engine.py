@@ -12,11 +12,13 @@ A model plugs in through :class:`Model`, for one group of R replicas whose param
 * ``ridge_anchor`` — the ridge acts on θ + anchor (None: on θ), for models whose state is an offset of the
   weights (the linear online model trains the error e = w − w*).
 
-The engine applies the optimiser, θ ← θ − η [g + γ (θ + anchor)] (docs/theory.md §1), and the one
+The engine applies the optimiser (docs/theory.md §1): with g_s = g + γ (θ + anchor), heavy-ball momentum
+b_s = β b_{s−1} + g_s (b_{−1} = 0) and the step sizes η_s of the schedule, θ ← θ − η_s b_s (Nesterov:
+θ ← θ − η_s (g_s + β b_s)); plain SGD (β = 0, constant η) is θ ← θ − η g_s.  It also applies the one
 divergence rule: a replica diverges at the first step where its batch loss, or at a recorded step its
 monitor, is non-finite or beyond ``DIVERGENCE_FACTOR`` × the monitor at step 0.  Flags are kept on the
 device (no host synchronisation inside a chunk); a diverged replica stops moving at once (its step size is
-0) and is reset to θ = 0 at the end of the chunk, so its arithmetic stays finite; its recorded values are NaN
+0) and is reset to θ = 0 (and b = 0) at the end of the chunk, so its arithmetic stays finite; its recorded values are NaN
 from the divergence step on.  When every replica has diverged, training stops (one host sync per chunk).
 """
 
@@ -64,13 +66,19 @@ def train(problem: Problem, model: Model, bar) -> Recorder:
     monitor, values = model.evaluate(theta)
     rec.observe(0, monitor)
     rec.record(0, **values)
+    step_size = None if opt.multipliers is None else opt.step_sizes.tolist()
+    velocity = torch.zeros_like(theta) if opt.momentum else None
     step = 0
     for chunk in model.chunks():
         for batch in chunk:
             grad, batch_loss = model.gradient(theta, batch)
             if opt.ridge:
                 grad = grad + opt.ridge * (theta if model.ridge_anchor is None else theta + model.ridge_anchor)
-            rate = opt.lr * rec.alive.to(theta.dtype)  # a diverged replica stops moving
+            if velocity is not None:
+                velocity = opt.momentum * velocity + grad
+                grad = grad + opt.momentum * velocity if opt.nesterov else velocity
+            lr = opt.lr if step_size is None else step_size[step]
+            rate = lr * rec.alive.to(theta.dtype)  # a diverged replica stops moving
             theta = theta - rate[:, None] * grad
             step += 1
             rec.observe(step, batch_loss)
@@ -79,6 +87,8 @@ def train(problem: Problem, model: Model, bar) -> Recorder:
                 rec.observe(step, monitor)
                 rec.record(step, **values)
         theta = theta.masked_fill(~rec.alive[:, None], 0.0)
+        if velocity is not None:
+            velocity = velocity.masked_fill(~rec.alive[:, None], 0.0)
         bar.update(len(chunk))
         if not bool(rec.alive.any()):
             break

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from twopoint.core import streams
-from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.core.registry import OPTIMISER_EXTENSIONS as OPTIMISERS, SIMULATOR_ROLE, register
 from twopoint.simulate.closed_form import closed_form_curves, dual_coefficients
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, train
@@ -223,7 +223,8 @@ def _bytes_per_replica(problem: Problem):
     return lambda dtype: (torch.finfo(dtype).bits // 8) * (P * P * (4 if exact else 2) + 3 * P * modes + P * problem.record_steps.size * 3)
 
 
-@register(SIMULATOR_ROLE, "kernel", "finite", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
+@register(SIMULATOR_ROLE, "kernel", "finite", "torch", check=check_device, memory=memory_of(_bytes_per_replica),
+          supports=OPTIMISERS)
 def simulate_kernel(problem: Problem) -> Curves:
     inputs, opt, P = problem.data.inputs, problem.optim, problem.data.n_train
     exact = opt.algorithm in ("gd", "gradient_flow")

@@ -25,8 +25,9 @@ import torch
 
 from twopoint.core import streams
 from twopoint.core.curves import Curves
+from twopoint.core.errors import ConfigError
 from twopoint.core.problem import Problem
-from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.core.registry import OPTIMISER_EXTENSIONS as OPTIMISERS, SIMULATOR_ROLE, register
 from twopoint.data.inputs import CircleInputs, DigitsInputs
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
@@ -135,7 +136,15 @@ def _bytes_per_replica(problem: Problem):
     return MODELS[problem.data.inputs.kind][1](problem)
 
 
-@register(SIMULATOR_ROLE, "kernel", "online", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
+def _check(problem: Problem) -> None:
+    check_device(problem)
+    if problem.data.inputs.kind == "sphere" and problem.optim.momentum:
+        raise ConfigError("optim.momentum", problem.optim.momentum, "0 for online kernel SGD on the sphere (its exact "
+                          "incremental risk needs plain SGD: see twopoint.simulate.kernel_online_sphere)")
+
+
+@register(SIMULATOR_ROLE, "kernel", "online", "torch", check=_check, memory=memory_of(_bytes_per_replica),
+          supports=OPTIMISERS)
 def simulate_kernel_online(problem: Problem) -> Curves:
     model, _, method = MODELS[problem.data.inputs.kind]
     return simulate_sgd(problem, model, _bytes_per_replica(problem), method)

@@ -14,7 +14,7 @@ replica (1 − ηγ while training, 1 for a replica the engine has frozen, 0 whe
 projection of the new old-coefficients on the previous ones, and the step's new coefficients a_new appear:
     aᵀK₂a ← c² aᵀK₂a + 2c a_newᵀK₂(new, old)a_old + a_newᵀK₂(new, new)a_new,   aᵀh ← c aᵀh + a_newᵀh_new,
 with K₂(new, old)a_old computed with f(x_new) when the gradient is taken.  This holds for any optimiser that
-scales the old coefficients uniformly (plain SGD with ridge and any learning rate); one with momentum would
+scales the old coefficients uniformly (SGD with ridge and any learning-rate schedule); one with momentum would
 not.  Cost O(B²T²L) for T steps and kernel degree L (no finite feature map of the sphere is formed), memory
 O(T·B·d) per replica: meant for T up to a few thousand steps.
 """

@@ -10,7 +10,7 @@ processed in groups so that the stored data never exceed ``sim.data_gib``.
 
 from __future__ import annotations
 
-from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.core.registry import OPTIMISER_EXTENSIONS as OPTIMISERS, SIMULATOR_ROLE, register
 from twopoint.simulate.data import GaussianTeacher, training_set
 from twopoint.simulate.device import check_device
 from twopoint.simulate.fixed_design import Design, bytes_per_replica, simulate_fixed_design
@@ -29,6 +29,7 @@ def _bytes_per_replica(problem: Problem):
     return bytes_per_replica(problem, problem.data.dim, 0)
 
 
-@register(SIMULATOR_ROLE, "linear", "finite", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
+@register(SIMULATOR_ROLE, "linear", "finite", "torch", check=check_device, memory=memory_of(_bytes_per_replica),
+          supports=OPTIMISERS)
 def simulate_linear_finite(problem: Problem) -> Curves:
     return simulate_fixed_design(problem, linear_design, width=problem.data.dim)

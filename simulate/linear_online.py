@@ -13,7 +13,7 @@ import torch
 
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
-from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.core.registry import OPTIMISER_EXTENSIONS as OPTIMISERS, SIMULATOR_ROLE, register
 from twopoint.simulate.data import GaussianTeacher
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
@@ -62,6 +62,7 @@ def _bytes_per_replica(problem: Problem):
     return lambda dtype: (torch.finfo(dtype).bits // 8) * (2 * D + B * D) + 4 * B * (D + 1)
 
 
-@register(SIMULATOR_ROLE, "linear", "online", "torch", check=check_device, memory=memory_of(_bytes_per_replica))
+@register(SIMULATOR_ROLE, "linear", "online", "torch", check=check_device, memory=memory_of(_bytes_per_replica),
+          supports=OPTIMISERS)
 def simulate_linear_online(problem: Problem) -> Curves:
     return simulate_sgd(problem, OnlineLinear, _bytes_per_replica(problem), METHOD)

@@ -50,7 +50,7 @@ import torch
 
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
-from twopoint.core.registry import SIMULATOR_ROLE, register
+from twopoint.core.registry import OPTIMISER_EXTENSIONS as OPTIMISERS, SIMULATOR_ROLE, register
 from twopoint.data.features import feature_matrix
 from twopoint.core.streams import FEATURE_SPACE_BATCHES
 from twopoint.simulate import data as sim_data
@@ -234,7 +234,8 @@ def _finite_bytes_per_replica(problem: Problem):
     return bytes_per_replica(problem, problem.model.n_features, _model_floats(problem))
 
 
-@register(SIMULATOR_ROLE, "random_features", "online", "torch", check=check_device, memory=memory_of(_online_bytes_per_replica))
+@register(SIMULATOR_ROLE, "random_features", "online", "torch", check=check_device, memory=memory_of(_online_bytes_per_replica),
+          supports=OPTIMISERS)
 def simulate_random_features_online(problem: Problem) -> Curves:
     return simulate_sgd(problem, OnlineRandomFeatures, _online_bytes_per_replica(problem), _label(problem) + ONLINE_METHOD)
 
@@ -270,6 +271,7 @@ def _feature_space_training_set(problem: Problem, group: range, device: torch.de
     return H, y
 
 
-@register(SIMULATOR_ROLE, "random_features", "finite", "torch", check=check_device, memory=memory_of(_finite_bytes_per_replica))
+@register(SIMULATOR_ROLE, "random_features", "finite", "torch", check=check_device, memory=memory_of(_finite_bytes_per_replica),
+          supports=OPTIMISERS)
 def simulate_random_features_finite(problem: Problem) -> Curves:
     return simulate_fixed_design(problem, random_features_design, problem.model.n_features, _model_floats(problem), _label(problem))

@@ -249,10 +249,44 @@ MODEL_SCHEMAS = {cls.kind: cls for cls in (LinearModelConfig, RandomFeaturesMode
 
 
 @dataclass
-class OptimConfig:
-    """Minibatch SGD on the per-sample loss ½(f − y)², mean gradient over the batch.
+class ScheduleConfig:
+    """Learning-rate multipliers m(s), η_s = lr · m(s) for the update s → s + 1 (formulas:
+    :mod:`twopoint.core.schedule`).  ``kind``: constant | cosine | linear | step | wsd | power | custom;
+    ``warmup_steps`` W: m(s) = (s + 1)/W for s < W; ``final_lr_frac`` f: where cosine, linear and wsd end;
+    ``milestones``/``gamma``: step; ``decay_frac``: the decaying fraction of wsd; ``t0``/``power``: power;
+    ``values`` (list) or ``path`` (.npy): the T multipliers of custom."""
 
-    w ← w − lr·[(1/B) Σ_batch (f − y) ∇f + ridge·w].  ``algorithm``: ``sgd`` (online, or with
+    kind: str = "constant"
+    warmup_steps: int = 0
+    final_lr_frac: float = 0.0
+    milestones: List[int] = field(default_factory=list)
+    gamma: float = 0.1
+    decay_frac: float = 0.2
+    t0: float = 100.0
+    power: float = 0.5
+    values: Optional[List[float]] = None
+    path: Optional[str] = None
+
+    _constraints: ClassVar[dict] = {
+        "kind": c.Options("constant", "cosine", "linear", "step", "wsd", "power", "custom"),
+        "warmup_steps": c.Interval(int, 0, None, description="an integer >= 0"),
+        "final_lr_frac": c.Interval(float, 0, 1, description="a fraction in [0, 1]"),
+        "milestones": c.ListOf(c.Interval(int, 1, None), description="a list of positive integer steps"),
+        "gamma": POSITIVE,
+        "decay_frac": c.Interval(float, 0, 1, closed="right", description="a fraction in (0, 1]"),
+        "t0": POSITIVE,
+        "power": NON_NEGATIVE,
+        "values": FINITE_LIST,
+    }
+
+
+@dataclass
+class OptimConfig:
+    """Minibatch SGD on the per-sample loss ½(f − y)², mean gradient over the batch (docs/theory.md §1).
+
+    g_s = (1/B) Σ_batch (f − y) ∇f + ridge·w;  b_s = momentum·b_{s−1} + g_s (b_{−1} = 0);
+    w ← w − η_s b_s, or w ← w − η_s (g_s + momentum·b_s) with ``nesterov`` (PyTorch's SGD, dampening 0);
+    η_s = lr · m(s) with the multipliers m of ``schedule``.  ``algorithm``: ``sgd`` (online, or with
     replacement from the training set), ``sgd_epochs`` (shuffled epochs without replacement),
     ``gd`` (full batch) or ``gradient_flow`` (continuous time t = lr × step).
     """
@@ -262,6 +296,9 @@ class OptimConfig:
     batch_size: int = 16
     steps: int = 500
     ridge: float = 0.0
+    momentum: float = 0.0
+    nesterov: bool = False
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
 
     _constraints: ClassVar[dict] = {
         "algorithm": c.Options("sgd", "sgd_epochs", "gd", "gradient_flow"),  # which ones the data allow: build
@@ -269,6 +306,7 @@ class OptimConfig:
         "batch_size": POSITIVE_INT,
         "steps": POSITIVE_INT,
         "ridge": NON_NEGATIVE,
+        "momentum": c.Interval(float, 0, 1, closed="left", description="a momentum β in [0, 1)"),
     }
 
 

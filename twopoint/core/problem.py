@@ -57,11 +57,35 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class OptimSpec:
+    """The optimiser (docs/theory.md §1): step sizes η_s = lr · multipliers[s] (``multipliers`` None: constant lr),
+    heavy-ball ``momentum`` β (``nesterov``: the look-ahead form), ridge γ."""
+
     algorithm: str
     lr: float
     batch_size: int
     steps: int
     ridge: float
+    momentum: float = 0.0
+    nesterov: bool = False
+    multipliers: np.ndarray | None = None
+    schedule: str = "constant"
+
+    @property
+    def step_sizes(self) -> np.ndarray:
+        """η_s for s = 0..T−1 (float64)."""
+        if self.multipliers is None:
+            return np.full(self.steps, self.lr)
+        return self.lr * self.multipliers
+
+    @property
+    def extensions(self) -> frozenset[str]:
+        """What this optimiser adds to constant-rate plain SGD: ``schedule`` and/or ``momentum``."""
+        return frozenset({"schedule"} if self.multipliers is not None else set()) | (
+            {"momentum"} if self.momentum else set())
+
+    def describe(self, extension: str) -> tuple[str, object]:
+        """(config key, value) that asks for ``extension``, for error messages."""
+        return ("optim.schedule.kind", self.schedule) if extension == "schedule" else ("optim.momentum", self.momentum)
 
 
 @dataclass(frozen=True)

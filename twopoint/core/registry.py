@@ -57,31 +57,46 @@ class Registry(Generic[T]):
         return list(self._items.items())
 
 
+OPTIMISER_EXTENSIONS = frozenset({"schedule", "momentum"})  # see twopoint.core.problem.OptimSpec.extensions
+
+
 @dataclass(frozen=True)
 class Implementation:
     """One simulator or theory method: ``fn(problem) -> Curves``, an optional ``check(problem)`` (raises
-    ConfigError before any compute) and an optional ``memory(problem) -> bytes`` (its estimated peak memory)."""
+    ConfigError before any compute), an optional ``memory(problem) -> bytes`` (its estimated peak memory) and the
+    optimiser extensions beyond constant-rate plain SGD it handles (``supports`` ⊆ {schedule, momentum})."""
 
     fn: Callable
     check: Callable | None = None
     memory: Callable | None = None
+    supports: frozenset = frozenset()
 
     @property
     def module(self) -> str:
         return self.fn.__module__
+
+    def accept(self, problem, name: str) -> None:
+        """Raise ConfigError unless this implementation handles ``problem`` (its optimiser and its check)."""
+        missing = sorted(problem.optim.extensions - self.supports)
+        if missing:
+            key, value = problem.optim.describe(missing[0])
+            raise ConfigError(key, value, f"an optimiser that {name} handles (it supports "
+                              f"{', '.join(sorted(self.supports)) or 'only constant-rate SGD without momentum'})")
+        if self.check is not None:
+            self.check(problem)
 
 
 IMPLEMENTATIONS: Registry[Implementation] = Registry("implementation")
 
 
 def register(role: str, model: str, regime: str, method: str, check: Callable | None = None,
-             memory: Callable | None = None) -> Callable:
+             memory: Callable | None = None, supports: tuple[str, ...] = ()) -> Callable:
     """Decorator: register ``fn`` as the ``role`` (``simulator``/``theory``) ``method`` of (model, regime)."""
-    if role not in (SIMULATOR_ROLE, THEORY_ROLE) or regime not in ("online", "finite"):
-        raise ValueError(f"bad registration {(role, model, regime, method)}")
+    if role not in (SIMULATOR_ROLE, THEORY_ROLE) or regime not in ("online", "finite") or not set(supports) <= OPTIMISER_EXTENSIONS:
+        raise ValueError(f"bad registration {(role, model, regime, method, supports)}")
 
     def add(fn: Callable) -> Callable:
-        IMPLEMENTATIONS.register((role, model, regime, method))(Implementation(fn, check, memory))
+        IMPLEMENTATIONS.register((role, model, regime, method))(Implementation(fn, check, memory, frozenset(supports)))
         return fn
 
     return add
@@ -90,6 +105,10 @@ def register(role: str, model: str, regime: str, method: str, check: Callable | 
 def methods(role: str, model: str, regime: str) -> dict[str, Implementation]:
     """The registered methods of ``role`` for (model, regime), in registration order (the first is the default)."""
     return {key[3]: impl for key, impl in IMPLEMENTATIONS.items() if key[:3] == (role, model, regime)}
+
+
+def _who(role: str, model: str, regime: str, config_key: str, method: str) -> str:
+    return f"{config_key}={method}" if role == THEORY_ROLE else f"the {model}/{regime} simulator"
 
 
 def select(role: str, model: str, regime: str, method: str = "auto", config_key: str = "theory.method",
@@ -108,8 +127,8 @@ def select(role: str, model: str, regime: str, method: str = "auto", config_key:
         errors = []
         for name, impl in found.items():
             try:
-                if impl.check is not None and problem is not None:
-                    impl.check(problem)
+                if problem is not None:
+                    impl.accept(problem, _who(role, model, regime, config_key, name))
                 return name, impl
             except ConfigError as err:
                 errors.append(err)
@@ -117,12 +136,14 @@ def select(role: str, model: str, regime: str, method: str = "auto", config_key:
     if method not in found:
         raise ConfigError(config_key, method, f"one of auto, {', '.join(found)} for {model}/{regime}")
     impl = found[method]
-    if impl.check is not None and problem is not None:
-        impl.check(problem)
+    if problem is not None:
+        impl.accept(problem, _who(role, model, regime, config_key, method))
     return method, impl
 
 
 def table() -> list[dict]:
-    """One row per registered implementation: role, model, regime, method, module (for ``twopoint info``)."""
-    return [{"role": k[0], "model": k[1], "regime": k[2], "method": k[3], "module": impl.module}
+    """One row per registered implementation: role, model, regime, method, supported optimiser extensions, module
+    (for ``twopoint info``)."""
+    return [{"role": k[0], "model": k[1], "regime": k[2], "method": k[3],
+             "optimiser": "+".join(sorted(impl.supports)) or "plain", "module": impl.module}
             for k, impl in IMPLEMENTATIONS.items()]

@@ -15,6 +15,7 @@ from twopoint.core.config import DATA_SCHEMAS, MODEL_SCHEMAS, KernelModelConfig,
 from twopoint.core.constraints import Options, validate
 from twopoint.core.errors import ConfigError
 from twopoint.core.problem import DataSpec, ModelSpec, OptimSpec, Problem, SimSpec, log_grid
+from twopoint.core.schedule import multipliers
 from twopoint.data.inputs import build_inputs
 from twopoint.data.spectra import build_spectrum, build_teacher
 
@@ -117,7 +118,8 @@ def _check_learning_rate(optim: OptimSpec, data: DataSpec) -> None:
     """(η (tr Σ + γ))² must be a float64 number: beyond that the dynamics diverge at once and no arithmetic
     is meaningful."""
     with np.errstate(over="ignore"):
-        scale = (np.float64(optim.lr) * (np.float64(data.eigenvalues.sum()) + optim.ridge)) ** 2 * max(1.0, data.initial_risk)
+        peak = np.float64(optim.lr) * (1.0 if optim.multipliers is None else max(1.0, float(optim.multipliers.max())))
+        scale = (peak * (np.float64(data.eigenvalues.sum()) + optim.ridge)) ** 2 * max(1.0, data.initial_risk)
     if not np.isfinite(scale):
         key, value = ("optim.ridge", optim.ridge) if optim.ridge > data.eigenvalues.sum() else ("optim.lr", optim.lr)
         raise ConfigError(key, value, "a learning rate and ridge whose (η (tr Σ + γ))² fits float64 (these overflow: "
@@ -137,7 +139,12 @@ def _build_optim(cfg, data: DataSpec) -> OptimSpec:
     algorithm = Options(*allowed).check("optim.algorithm", o.algorithm)
     if algorithm == "sgd_epochs" and o.batch_size > data.n_train:
         raise ConfigError("optim.batch_size", o.batch_size, f"at most data.n_train={data.n_train} without replacement")
-    return OptimSpec(algorithm, float(o.lr), int(o.batch_size), int(o.steps), float(o.ridge))
+    if algorithm == "gradient_flow" and o.momentum:
+        raise ConfigError("optim.momentum", o.momentum, "0 for optim.algorithm=gradient_flow (momentum is a discrete-step "
+                          "method; use gd)")
+    m = multipliers(o.schedule, int(o.steps))
+    return OptimSpec(algorithm, float(o.lr), int(o.batch_size), int(o.steps), float(o.ridge), float(o.momentum),
+                     bool(o.nesterov), m, str(o.schedule.kind))
 
 
 def _build_sim(cfg) -> SimSpec:
