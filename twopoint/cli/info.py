@@ -1,4 +1,5 @@
-"""``twopoint info``: the registry as a table, regime → simulator → theory methods, with their modules."""
+"""``twopoint info``: the registry as a table, regime → simulator → theory methods, with the optimiser extensions each
+handles (``plain``: constant learning rate without momentum; ``momentum+schedule``) and their modules."""
 
 from __future__ import annotations
 
@@ -24,10 +25,10 @@ def info_text() -> str:
         here = [r for r in rows if (r["model"], r["regime"]) == (model, regime)]
         lines.append(f"{model}/{regime}")
         for r in (r for r in here if r["role"] == SIMULATOR_ROLE):
-            lines.append(f"  simulator  {r['module']}")
+            lines.append(f"  simulator  {'':<38}{r['optimiser']:<19}{r['module']}")
         theories = [r for r in here if r["role"] == THEORY_ROLE]
         for i, r in enumerate(theories):
-            lines.append(f"  theory     {r['method']:<26}{' (default)' if i == 0 else '          '}  {r['module']}")
+            lines.append(f"  theory     {r['method']:<26}{' (default)' if i == 0 else '          '}  {r['optimiser']:<19}{r['module']}")
         if not theories:
             lines.append("  theory     (none)")
     return "\n".join(lines)
