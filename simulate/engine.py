@@ -20,12 +20,19 @@ monitor, is non-finite or beyond ``DIVERGENCE_FACTOR`` × the monitor at step 0.
 device (no host synchronisation inside a chunk); a diverged replica stops moving at once (its step size is
 0) and is reset to θ = 0 (and b = 0) at the end of the chunk, so its arithmetic stays finite; its recorded values are NaN
 from the divergence step on.  When every replica has diverged, training stops (one host sync per chunk).
+
+On CPU the next chunk of random numbers is drawn by a background thread while the current one trains
+(:func:`prefetched`): drawing normals is serial, so on two or more cores the loop runs at about the speed of its
+random-number generation.  Only that thread calls the generators, in the same order, so the numbers are those of
+a serial run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Protocol, TypeVar
 
 import torch
 
@@ -58,6 +65,48 @@ def chunk_steps(replicas: int, per_step: int, chunk_mib: int, total: int) -> int
     return max(1, min(total, (chunk_mib * 2**20) // (4 * replicas * per_step)))
 
 
+T = TypeVar("T")
+_DONE = object()
+
+
+def prefetched(items: Iterable[T], ahead: int = 1) -> Iterator[T]:
+    """The items of ``items``, produced by a background thread up to ``ahead`` items in advance.
+
+    An exception in the producer is raised here, at the item where it occurred.  Closing the iterator early (a
+    ``break`` in the consumer) lets the producer finish its current item and stop.
+    """
+    slots: queue.Queue = queue.Queue(maxsize=ahead)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                slots.put((item, None))
+        except BaseException as err:  # handed to the consumer
+            slots.put((None, err))
+        slots.put((_DONE, None))
+
+    worker = threading.Thread(target=produce, name="twopoint-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, err = slots.get()
+            if err is not None:
+                raise err
+            if item is _DONE:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                slots.get(timeout=0.01)
+            except queue.Empty:
+                pass
+
+
 def train(problem: Problem, model: Model, bar) -> Recorder:
     """Run ``optim.steps`` steps of minibatch SGD on ``model``; the recorder holds the curves and divergence."""
     opt = problem.optim
@@ -69,7 +118,8 @@ def train(problem: Problem, model: Model, bar) -> Recorder:
     step_size = None if opt.multipliers is None else opt.step_sizes.tolist()
     velocity = torch.zeros_like(theta) if opt.momentum else None
     step = 0
-    for chunk in model.chunks():
+    chunks = model.chunks()
+    for chunk in prefetched(chunks) if theta.device.type == "cpu" else chunks:
         for batch in chunk:
             grad, batch_loss = model.gradient(theta, batch)
             if opt.ridge:

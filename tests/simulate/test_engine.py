@@ -115,3 +115,38 @@ def test_every_sgd_simulator_trains_through_the_engine(case, monkeypatch):
     assert p.regime == case
     c = simulate(p)
     assert len(calls) == 1 and c.values["test_risk"].shape == (2, p.record_steps.size)
+
+
+def test_prefetched_yields_in_order_raises_where_the_producer_failed_and_stops_on_break():
+    from twopoint.simulate.engine import prefetched
+
+    assert list(prefetched(range(5))) == [0, 1, 2, 3, 4]
+
+    def failing():
+        yield 1
+        raise RuntimeError("draw failed")
+
+    got = []
+    with pytest.raises(RuntimeError, match="draw failed"):
+        for item in prefetched(failing()):
+            got.append(item)
+    assert got == [1]
+
+    produced = []
+
+    def endless():
+        for i in range(10**6):
+            produced.append(i)
+            yield i
+
+    for item in prefetched(endless()):
+        if item == 3:
+            break
+    assert len(produced) <= 6  # the producer ran at most a couple of items ahead, then stopped
+
+
+def test_prefetching_does_not_change_the_numbers(monkeypatch):
+    p = make_problem("data.dim=200", "optim.steps=50", "sim.replicas=8", "sim.device=cpu", "sim.chunk_mib=1", "optim.batch_size=16")  # 5 chunks
+    ahead = simulate(p).values["test_risk"]
+    monkeypatch.setattr(engine, "prefetched", lambda items, ahead=1: iter(items))
+    np.testing.assert_array_equal(ahead, simulate(p).values["test_risk"])
