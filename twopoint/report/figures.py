@@ -37,9 +37,10 @@ def loss_curves_figure(sim: Curves | None, theory: Curves | None, title: str = "
     panel shows (mean − theory)/theory, ±2 stderr/theory and the relative tolerance ``tolerance``."""
     both = sim is not None and theory is not None
     if both:
-        fig, (ax, res_ax) = style.subplots(2, 1, figsize=(4.2, 4.4), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+        fig, (ax, res_ax) = style.subplots(2, 1, figsize=(4.2, 4.4), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]},
+                                           layout="constrained")
     else:
-        fig, ax = style.subplots(figsize=(4.2, 3.0))
+        fig, ax = style.subplots(figsize=(4.2, 3.0), layout="constrained")
     ref = sim if sim is not None else theory
     quantities = ref.quantities
     cols = dict(zip(quantities, style.colors(len(quantities) + 1)))

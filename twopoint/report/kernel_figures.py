@@ -21,7 +21,7 @@ def spectrum_figure(inputs: InputSpec, title: str = ""):
     order = np.argsort(inputs.eigenvalues)[::-1]
     lam, power = inputs.eigenvalues[order], inputs.coefficients[order] ** 2
     k = np.arange(1, lam.size + 1)
-    fig, (left, right) = style.subplots(1, 2, figsize=style.panel_size(2, 1))
+    fig, (left, right) = style.subplots(1, 2, figsize=style.panel_size(2, 1), layout="constrained")
     c0, c1 = style.colors(2)
     left.loglog(k, lam, color=c0, label="kernel eigenvalue λ_k")
     shown = power > 0

@@ -90,9 +90,10 @@ def colors(n: int) -> list:
 
 
 def save(fig, stem, formats) -> list[str]:
-    """Save ``fig`` as ``stem.<fmt>`` for each format; returns the file names."""
+    """Save ``fig`` as ``stem.<fmt>`` for each format; returns the file names.  A figure with a layout engine
+    (constrained layout) already fits its canvas and is saved without the second draw of ``bbox="tight"``."""
     names = []
-    with matplotlib.rc_context(rc()):
+    with matplotlib.rc_context(rc() | ({"savefig.bbox": None} if fig.get_layout_engine() is not None else {})):
         for fmt in formats:
             path = f"{stem}.{fmt}"
             fig.savefig(path)

@@ -13,7 +13,7 @@ from twopoint.report.figures import LABELS, band
 def universality_figure(real: Curves, gaussian: Curves, theory: Curves | None, title: str = ""):
     """Left: replica means ±2 stderr (test solid, train dotted) for the real inputs and for Gaussian features with
     the same spectrum, theory dashed.  Right: the relative gap of the real inputs from the Gaussian features."""
-    fig, (ax, gap_ax) = style.subplots(1, 2, figsize=style.panel_size(2, 1.2))
+    fig, (ax, gap_ax) = style.subplots(1, 2, figsize=style.panel_size(2, 1.2), layout="constrained")
     colors = dict(zip(("real", "gaussian"), style.colors(2)))
     labels = {"real": f"{real.info.get('inputs', 'real')} inputs", "gaussian": "Gaussian features"}
     for name, curves in (("real", real), ("gaussian", gaussian)):
@@ -45,5 +45,4 @@ def universality_figure(real: Curves, gaussian: Curves, theory: Curves | None, t
     ax.set_ylabel("loss")
     ax.legend(loc="lower left", fontsize="small")
     fig.suptitle(f"{title or 'Gaussian equivalence'} ({real.replicas} replicas each, bands ±2 stderr)")
-    fig.subplots_adjust(wspace=0.35)
     return fig
