@@ -3,7 +3,8 @@
 Two tests, both must pass:
 * pointwise: a grid point agrees when its relative error is within ``max_rel_err`` *or* it is within
   ``max_abs_z`` standard errors (noisy points are judged by Monte-Carlo error, precise points by
-  relative error);
+  relative error).  The standard error is the tail-aware one of :mod:`twopoint.compare.metrics` (the sample
+  one with ``Tolerances(tail_aware=False)``), which stays calibrated when single replicas dominate a point;
 * global: the mean relative bias b̄ over replicas of each replica's grid-averaged relative deviation
   (:mod:`twopoint.compare.metrics`) is within ``max_rel_err`` *or* within the two-sided
   ``GLOBAL_FALSE_ALARM`` quantile of its standard error (one test per quantity, so no grid-size
@@ -18,15 +19,20 @@ keeps the false-alarm rate of a correct theory from growing as the replica count
 relative tolerance alone, and the reason says so.  Divergence must agree too: theory predicting
 divergence and at least half of the replicas diverging is a pass ("both diverged"); divergence on one
 side only is a fail.
+
+A failing reason names the known deviations (:mod:`twopoint.compare.diagnostics`) that apply at the failing
+points, and says when those points are heavy-tailed (their error bar rests on a few replicas).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
 
+from twopoint.compare.diagnostics import Deviation
 from twopoint.core.curves import Curves
 from twopoint.core.errors import ConfigError
 
@@ -38,6 +44,7 @@ GLOBAL_FALSE_ALARM = 1e-3  # two-sided tail probability of the one global bias t
 class Tolerances:
     max_rel_err: float
     max_abs_z: float
+    tail_aware: bool = True  # judge by the tail-aware standard error (False: the plain sample one)
 
     @classmethod
     def from_config(cls, cfg) -> "Tolerances":
@@ -70,8 +77,18 @@ def bias_threshold(replicas: int) -> float:
     return float(-special.stdtrit(replicas - 1, GLOBAL_FALSE_ALARM / 2))
 
 
-def curve_verdict(stats: dict[str, dict], tol: Tolerances, replicas: int) -> tuple[str, str]:
-    """Pointwise and global agreement of every quantity (statistics from :func:`quantity_metrics`)."""
+def _where(steps: np.ndarray, heavy: np.ndarray, deviations: Sequence[Deviation]) -> str:
+    """What is known about the failing ``steps``: heavy-tailed points and the deviations that apply there."""
+    notes = [f"heavy-tailed replicas at {int(heavy.sum())} of them (error bar unreliable)"] if heavy.any() else []
+    names = [d.name for d in deviations if d.name != "heavy_tailed_replicas" and d.covers(steps).any()]
+    notes += [f"known deviations there: {', '.join(names)}"] if names else []
+    return f" [{'; '.join(notes)}]" if notes else ""
+
+
+def curve_verdict(stats: dict[str, dict], tol: Tolerances, replicas: int,
+                  deviations: Sequence[Deviation] = ()) -> tuple[str, str]:
+    """Pointwise and global agreement of every quantity (statistics from :func:`quantity_metrics`); the reason
+    of a failing point names the ``deviations`` that apply there."""
     use_se = replicas >= MIN_REPLICAS_FOR_STDERR
     z_max = z_threshold(tol.max_abs_z, replicas) if use_se else 0.0
     z_bias = bias_threshold(replicas) if use_se else 0.0
@@ -87,11 +104,13 @@ def curve_verdict(stats: dict[str, dict], tol: Tolerances, replicas: int) -> tup
         bad = (s["_rel"] > tol.max_rel_err) & beyond(s["_z"], z_max)
         if bad.any():
             reasons.append(f"{q}: {int(bad.sum())}/{bad.size} points off by > {tol.max_rel_err:.1%}"
-                           + (f" and > {z_max:.3g} stderr" if use_se else ""))
+                           + (f" and > {z_max:.3g} stderr" if use_se else "")
+                           + _where(s["_steps"][bad], s["_heavy"][bad], deviations))
         bias, bias_z = s.get("_bias", 0.0), s.get("_bias_z", 0.0)
         if abs(bias) > tol.max_rel_err and beyond(np.array(bias_z), z_bias):
             reasons.append(f"{q}: consistent bias {bias:+.1%} over the grid"
-                           + (f" ({abs(bias_z):.1f} stderr across {s['bias_replicas']} replicas)" if use_se else ""))
+                           + (f" ({abs(bias_z):.1f} stderr across {s['bias_replicas']} replicas)" if use_se else "")
+                           + _where(s["_steps"], np.zeros(0, bool), deviations))
     note = "" if use_se else f" (only {replicas} replicas: judged by relative error alone, stderr not used below {MIN_REPLICAS_FOR_STDERR})"
     if reasons:
         return "fail", "; ".join(reasons) + note

@@ -100,12 +100,14 @@ def predict(problem: Problem) -> Curves:
     return predict_problem(problem)
 
 
-def evaluate(sim: Curves | None, theory: Curves | None, tolerances: Tolerances | None = None) -> Evaluation:
-    """Metrics, tidy table and verdict of a simulation against a theory (either may be None)."""
+def evaluate(sim: Curves | None, theory: Curves | None, tolerances: Tolerances | None = None,
+             problem: Problem | None = None) -> Evaluation:
+    """Metrics, tidy table and verdict of a simulation against a theory (either may be None); with the
+    ``problem``, also the regime diagnostics (the known deviations that apply)."""
     from twopoint.compare.evaluate import evaluate as evaluate_curves
     from twopoint.compare.verdict import Tolerances
 
-    return evaluate_curves(sim, theory, tolerances or Tolerances(0.03, 4.0))
+    return evaluate_curves(sim, theory, tolerances or Tolerances(0.03, 4.0), problem)
 
 
 @dataclass
@@ -213,8 +215,10 @@ def run_config(cfg: DictConfig, save_to: str | Path | None = None) -> Result:
     if sim is not None:
         log.info("simulation (%s, %d replicas): %.2fs", sim.method, sim.replicas, timings["simulation_s"])
     start = time.perf_counter()
-    ev = evaluate_curves(sim, theory, tolerances)
+    ev = evaluate_curves(sim, theory, tolerances, problem)
     timings["compare_s"] = round(time.perf_counter() - start, 4)
+    for deviation in ev.metrics["regime_diagnostics"]:
+        log.info("known deviation %s: %s", deviation["name"], deviation["detail"])
     ev.metrics["theory_method_key"] = method
     ev.metrics["timings"] = timings
     result = Result(cfg, problem, sim, theory, ev.metrics, ev.table)
