@@ -34,11 +34,23 @@ def _shift(alpha, steps):
     return {"test_risk": power_law(steps, -0.5, 0.1, 3.0 / alpha)}, {}
 
 
+def _scheduled(kind, steps):
+    floor = {"constant": 0.3, "cosine": 0.2, "wsd": 0.15}[kind]
+    return {"test_risk": power_law(steps, -0.5, floor, 3.0)}, {}
+
+
+def _momentum(beta, steps):
+    return {"test_risk": power_law(steps, -0.5, 0.1 + beta / 10, 3.0)}, {}
+
+
 CASES = {
     "online_batch": (["experiment=online_batch", *SMALL], "optim.batch_size", [1, 4, 16], _online),
     "finite_data": (["experiment=finite_data", *SMALL], "data.n_train", [25, 50, 100, 200], _finite),
     "rf_size": (["experiment=rf_size", *SMALL], "model.n_features", [50, 100, 200], _rf),
     "covariate_shift": (["experiment=covariate_shift", *SMALL], "data.test_spectrum.alpha", [1.0, 1.5, 2.0], _shift),
+    "schedules": (["experiment=schedules", *SMALL, "optim.schedule.warmup_steps=10"], "optim.schedule.kind",
+                  ["constant", "cosine", "wsd"], _scheduled),
+    "momentum": (["experiment=momentum", *SMALL], "optim.momentum", [0.0, 0.5, 0.9], _momentum),
 }
 
 

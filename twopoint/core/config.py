@@ -382,16 +382,26 @@ class TwopointConfig:
 RUN_ID_RESOLVER = "twopoint.run_id"
 
 
+def lr_at_effective_rate(effective: float, momentum: float) -> float:
+    """The learning rate η whose heavy-ball effective rate η/(1 − β) is ``effective``: η = effective · (1 − β)."""
+    return float(effective) * (1.0 - float(momentum))
+
+
+RESOLVERS = {RUN_ID_RESOLVER: None, "twopoint.lr_at_effective_rate": lr_at_effective_rate}
+
+
 def register_resolvers() -> None:
     """``${twopoint.run_id:}``: six random hex digits, drawn once per composed config and cached (Hydra copies the
     cache into every job of a sweep), so ``hydra.run.dir``/``hydra.sweep.dir`` differ between runs started in the
-    same second.  Registering again is a no-op."""
+    same second.  ``${twopoint.lr_at_effective_rate:E,${optim.momentum}}``: η = E(1 − β), for sweeps over β at equal
+    effective learning rate.  Registering again is a no-op."""
     import secrets
 
     from omegaconf import OmegaConf
 
-    if not OmegaConf.has_resolver(RUN_ID_RESOLVER):
-        OmegaConf.register_new_resolver(RUN_ID_RESOLVER, lambda: secrets.token_hex(3), use_cache=True)
+    for name, fn in RESOLVERS.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, fn or (lambda: secrets.token_hex(3)), use_cache=fn is None)
 
 
 def register_configs() -> None:

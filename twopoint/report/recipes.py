@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
@@ -25,22 +26,25 @@ from twopoint.report.aggregate import DIVERGED, OK, Sweep, collect, format_value
 from twopoint.report.figures import LABELS, band
 from twopoint.compare.scaling import compute_frontier, fit_power_law, fit_replicas, theory_slopes
 from twopoint.report.sweep_figures import (AXIS_LABELS, STATIC_MARK, SYMBOLS, THEORY_ENTRY, THEORY_MARK, is_number,
-                                   legend, ordered, plot_sweep_curves, select, value_label)
+                                   legend, ordered, plot_sweep_curves, plot_sweep_residuals, select,
+                                   value_label)
 from twopoint.core.registry import Registry
+from twopoint.core.schedule import multipliers
 
 
 @dataclass(frozen=True)
 class Recipe:
     draw: Callable  # (Sweep, options dict) -> (figure, report text)
     keys: tuple[str, ...]  # config keys the recipe reads (from overrides, else each job's resolved config)
+    optional: tuple[str, ...] = ()  # keys it reads where set (e.g. data.n_train, null online)
 
 
 RECIPES: Registry[Recipe] = Registry("figure recipe")
 
 
-def recipe(name: str, *keys: str):
+def recipe(name: str, *keys: str, optional: tuple[str, ...] = ()):
     def add(fn):
-        RECIPES.register(name)(Recipe(fn, keys))
+        RECIPES.register(name)(Recipe(fn, keys, optional))
         return fn
 
     return add
@@ -50,7 +54,7 @@ def recipe(name: str, *keys: str):
 def draw(name: str, *paths, **options):
     """(figure, report) of recipe ``name`` from sweep or run directories."""
     rec = RECIPES.get(name, "recipe")
-    sweep = with_config(collect(*paths), *rec.keys)
+    sweep = with_config(collect(*paths), *rec.keys, *rec.optional)
     made_by = set(sweep.jobs.experiment_name.dropna())
     if made_by != {name}:
         warnings.warn(f"recipe {name!r} on outputs of experiment(s) {sorted(made_by) or 'none'}", stacklevel=2)
@@ -338,3 +342,85 @@ def frontier(sweep: Sweep, options: dict):
         report.append(f"  approximation_vs_size: fitted {fit.slope:.4f}, asymptotic {predicted['approximation_vs_size']:.4f}"
                       f" (N ∈ [{fit.window[0]:g}, {fit.window[1]:g}])")
     return fig, "\n".join(report)
+
+
+# --- learning-rate schedules and momentum ------------------------------------------------------------------
+OPTIONAL_KEYS = ("data.n_train", "optim.schedule.milestones")
+SCHEDULE_KEYS = ("optim.schedule.kind", "optim.steps", "optim.lr", "optim.schedule.warmup_steps",
+                 "optim.schedule.final_lr_frac", "optim.schedule.decay_frac", "optim.schedule.gamma", "optim.schedule.t0", "optim.schedule.power")
+
+
+def _step_sizes(job) -> np.ndarray:
+    """η_s of a job, from its schedule keys (:mod:`twopoint.core.schedule`; custom values are not in the tables)."""
+    cfg = {k.removeprefix("optim.schedule."): job[k] for k in SCHEDULE_KEYS if k.startswith("optim.schedule.")}
+    milestones = job.get("optim.schedule.milestones")
+    cfg["milestones"] = [] if milestones is None or isinstance(milestones, (str, float)) else list(milestones)
+    m = multipliers(SimpleNamespace(**cfg, values=None, path=None), int(job["optim.steps"]))
+    return float(job["optim.lr"]) * (np.ones(int(job["optim.steps"])) if m is None else m)
+
+
+def _curves_with_residuals(sweep: Sweep, key: str, label, extra_panel: bool, xscale: str = "log"):
+    """A figure with one column per recorded quantity (curves above, (sim − theory)/theory below, against steps
+    on ``xscale``) and, with ``extra_panel``, one more column on the right; returns (figure, axes grid, quantities)."""
+    quantities = [q for q in ("test_risk", "train_loss") if (sweep.table.quantity == q).any()]
+    cols = len(quantities) + extra_panel
+    fig, axes = style.subplots(2, cols, figsize=style.panel_size(cols, 1.5), squeeze=False, layout="constrained",
+                               gridspec_kw={"height_ratios": [3, 1.3]})
+    colors = _colors(ordered(sweep.jobs[key]))
+    for i, q in enumerate(quantities):
+        plot_sweep_curves(axes[0, i], sweep.table, key, q, colors=colors, label=label)
+        axes[0, i].set_title(LABELS[q])
+        plot_sweep_residuals(axes[1, i], sweep.table, key, q, colors=colors)
+        axes[0, i].set_xscale(xscale)
+        axes[1, i].set_xscale(xscale)
+        axes[1, i].set(xlabel=AXIS_LABELS["step"], ylabel="(sim − theory)/theory" if i == 0 else None)
+        axes[0, i].set_xlabel(None)
+    axes[0, 0].set_ylabel("loss")
+    return fig, axes, quantities
+
+
+def _regime(job) -> str:
+    P = job.get("data.n_train")
+    where = "online" if P is None or P != P else f"P = {int(P)}"
+    return f"{job.get('model.kind', 'linear')}, D = {int(job['data.dim'])}, {where}, B = {int(job['optim.batch_size'])}"
+
+
+@recipe("schedules", *SCHEDULE_KEYS, "optim.batch_size", "data.dim", "model.kind", optional=OPTIONAL_KEYS)
+def schedules(sweep: Sweep, options: dict):
+    """Constant, cosine and warmup–stable–decay schedules at the same peak learning rate: loss curves (simulation
+    ± 2 se, theory dashed; steps on a linear axis, where the decays show) with their residuals, and the step sizes
+    η_s on the right."""
+    key = "optim.schedule.kind"
+    fig, axes, _ = _curves_with_residuals(sweep, key, lambda k, v: str(v), extra_panel=True, xscale="linear")
+    values, ax_lr = ordered(sweep.jobs[key]), axes[0, -1]
+    for v, c in zip(values, _colors(values)):
+        eta = _step_sizes(sweep.jobs[select(sweep.jobs, key, v)].iloc[0])
+        ax_lr.plot(np.arange(eta.size), eta, color=c, label=str(v))
+    ax_lr.set(title="learning rate η_s", xlabel=AXIS_LABELS["step"])
+    ax_lr.legend(loc="lower left")
+    axes[1, -1].set_axis_off()
+    legend(axes[0, 0], [], [("simulation ±2 se", {"ls": "-"}), THEORY_ENTRY])
+    fig.suptitle(f"learning-rate schedules at equal peak η = {format_value(sweep.jobs['optim.lr'].iloc[0])} ({_regime(sweep.jobs.iloc[0])})")
+    report = "\n".join(_final_lines(sweep, key, q) for q in ("test_risk", "train_loss")
+                       if f"{q}.final_simulation" in sweep.jobs or f"{q}.final_theory" in sweep.jobs)
+    return fig, report
+
+
+@recipe("momentum", "optim.momentum", "optim.lr", "optim.batch_size", "data.dim", "model.kind", optional=OPTIONAL_KEYS)
+def momentum(sweep: Sweep, options: dict):
+    """Heavy-ball momentum β at equal effective learning rate η/(1 − β): loss curves (simulation ± 2 se, theory
+    dashed) with their residuals."""
+    key = "optim.momentum"
+    jobs = sweep.jobs
+    lr = dict(zip(jobs[key], jobs["optim.lr"]))
+
+    def label(_, beta):
+        return f"β = {beta:g}, η = {float(lr[beta]):.3g}"
+
+    fig, axes, _ = _curves_with_residuals(sweep, key, label, extra_panel=False)
+    values = ordered(jobs[key])
+    legend(axes[0, 0], [(label(key, v), c) for v, c in zip(values, _colors(values))],
+           [("simulation ±2 se", {"ls": "-"}), THEORY_ENTRY], loc="lower left")
+    effective = sorted({float(f"{float(r['optim.lr']) / (1 - float(r[key])):.6g}") for _, r in jobs.iterrows()})
+    fig.suptitle(f"momentum at equal η/(1 − β) = {', '.join(f'{e:g}' for e in effective)}\n({_regime(jobs.iloc[0])})")
+    return fig, _final_lines(sweep, key)
