@@ -2,7 +2,7 @@
 # Both install what they need into the current Python (set PY to use another interpreter).
 PY ?= python3
 
-.PHONY: install run test test-slow bench
+.PHONY: install run test test-slow bench gpu-check
 
 install:
 	@$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "torch==2.13.0"
@@ -23,3 +23,9 @@ bench: install
 	$(PY) benchmarks/bench_simulator.py
 	$(PY) benchmarks/bench_rf_theory.py
 	$(PY) benchmarks/bench_rf_simulator.py
+
+# On a CUDA machine, one command: the GPU tests, then the simulator benchmarks on the GPU.
+gpu-check: install
+	$(PY) -m pytest -m gpu -q
+	$(PY) benchmarks/bench_simulator.py --device cuda --dtype float32
+	$(PY) benchmarks/bench_rf_simulator.py --device cuda
