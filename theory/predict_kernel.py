@@ -5,7 +5,8 @@ and σ² → σ² + the target power outside the retained modes (:mod:`twopoint.
 eigenfeatures as Gaussian (the universality assumption; the measured gaps are in docs/theory.md §11).
 
     kernel/finite   deterministic_equivalent (§5, §6 on the kernel spectrum), given_data (as for linear/finite)
-    kernel/online   generating_function, recursion (the exact §2 theory, as for linear/online)
+    kernel/online   generating_function, recursion (the exact §2 theory, as for linear/online; recursion also with a
+                    schedule or momentum, §14)
 """
 
 from __future__ import annotations
@@ -32,4 +33,4 @@ def kernel_deterministic_equivalent(problem: Problem) -> Curves:
 register(THEORY_ROLE, "kernel", "finite", "given_data", check=sgd_only)(finite_given_data)
 # online kernel SGD: the exact Gaussian online theory on the kernel's spectrum, a universality prediction
 register(THEORY_ROLE, "kernel", "online", "generating_function")(online_generating_function)
-register(THEORY_ROLE, "kernel", "online", "recursion")(online_recursion)
+register(THEORY_ROLE, "kernel", "online", "recursion", supports=("schedule", "momentum"))(online_recursion)

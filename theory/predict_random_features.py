@@ -28,7 +28,9 @@ from twopoint.theory.online_random_features import online_sgd_equivalent
 from twopoint.theory.population import Population
 from twopoint.theory.predict_common import compressed_population, with_divergence
 from twopoint.theory.predict_linear_finite import FINITE_METHODS, finite_info, finite_values, static_info
+from twopoint.theory.predict_linear_online import moment_info, moment_recursion, moment_recursion_curves
 from twopoint.theory.random_feature_equivalent import approximation_error
+from twopoint.theory.random_feature_measure import random_feature_measure
 
 # given_features averages over the F of replicas 0–15 (:func:`twopoint.data.features.feature_matrix`, the F the
 # simulator draws for them).  Each draw costs one eigendecomposition of the N × N feature covariance and one theory
@@ -77,27 +79,42 @@ def _given_features(problem: Problem, curves_for) -> tuple[dict, dict, str, list
 
 
 # --- online (docs/theory.md §7 with §2) ----------------------------------------------------------------------
-@register(THEORY_ROLE, "random_features", "online", "deterministic_equivalent", check=_averaged_over_features)
+@register(THEORY_ROLE, "random_features", "online", "deterministic_equivalent", check=_averaged_over_features,
+          supports=("schedule", "momentum"))
 def rf_online_deterministic_equivalent(problem: Problem) -> Curves:
-    """Online SGD over F: generating functions with the nested renormalisation x = ω(1 − d(ω)/N)."""
+    """Online SGD over F: generating functions with the nested renormalisation x = ω(1 − d(ω)/N).
+
+    With a schedule or momentum: the moment recursion of docs/theory.md §14 on the deterministic spectral measure of
+    K = FΣFᵀ (:func:`theory.random_feature_measure.random_feature_measure`).
+    """
     o, N = problem.optim, problem.model.n_features
     pop = compressed_population(problem)
+    if o.extensions:
+        return moment_recursion_curves(problem, random_feature_measure(pop, N), "DE over F, online SGD (moment "
+                                       "recursion on the spectral measure of K)", _feature_info(problem, pop))
     test = online_sgd_equivalent(pop, o.lr, o.batch_size, problem.record_steps, o.ridge, n_features=N)
     info = _feature_info(problem, pop) | {"critical_lr": sgd_critical_lr(pop, None, o.batch_size, o.ridge, N)}
     return with_divergence(problem, "DE over F, online SGD (generating function)", {"test_risk": test}, info)
 
 
-@register(THEORY_ROLE, "random_features", "online", "given_features", check=_no_covariate_shift)
+@register(THEORY_ROLE, "random_features", "online", "given_features", check=_no_covariate_shift,
+          supports=("schedule", "momentum"))
 def rf_online_given_features(problem: Problem) -> Curves:
-    """Exact online theory (docs/theory.md §2) for each sampled F in feature space, averaged over F."""
+    """Exact online theory (docs/theory.md §2; with a schedule or momentum §14) for each sampled F in feature space,
+    averaged over F."""
     o, steps = problem.optim, problem.record_steps
 
     def curves_for(pop: Population) -> dict:
+        if o.extensions:
+            curves = moment_recursion(problem, pop).run(o.step_sizes, steps)
+            return {"test_risk": np.where((curves.diverged_at[0] >= 0) & (steps > 0), np.inf, curves.test[0])}
         sgd = OnlineSGD(pop, o.lr, o.batch_size, o.ridge)
         test = sgd.generating_function_curves(steps)[1] if sgd.stable() else np.where(steps > 0, np.inf, pop.initial_risk)
         return {"test_risk": test}
 
-    values, info, label, _ = _given_features(problem, curves_for)
+    values, info, label, draws = _given_features(problem, curves_for)
+    if o.extensions:  # the edge of the least stable draw
+        info |= moment_info(problem, moment_recursion(problem, draws))
     return with_divergence(problem, f"exact online theory given {label}", values, info)
 
 
