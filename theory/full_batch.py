@@ -32,11 +32,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from twopoint.theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, OSCILLATION_THRESHOLD, circle_points,
+from twopoint.theory.contours import (CIRCLE_STEP_FRACTION, DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, OSCILLATION_THRESHOLD,
+                                      circle_points,
                                       fft_threshold, talbot_contour)
 from twopoint.theory.errors import ConvergenceError
 from twopoint.theory.feature_spaces import PAIR_FAMILIES, FeatureSpace, feature_space, sampled_top_eigenvalue
 from twopoint.theory.population import Population
+from twopoint.theory.residual_filter import ResidualFilter
 from twopoint.theory.two_point import pair_sums
 
 _TIME_CHUNK = 128  # times per (times × nodes × nodes) work array of the double inversion
@@ -71,8 +73,11 @@ def _mirror(half, real):
     return np.concatenate([half, np.conj(np.compress(~real, half, axis=1))], axis=1)
 
 
-def _invert(rule: _Rule, space: FeatureSpace, ridge: float) -> TrainTestCurves:
-    """Excess test risk and train loss f(t, t) = Re Σ_{kl} W_k W_l F(S_k, S_l) for each time."""
+def _invert(rule: _Rule, space: FeatureSpace, ridge: float, checked: bool = False) -> TrainTestCurves:
+    """Excess test risk and train loss f(t, t) = Re Σ_{kl} W_k W_l F(S_k, S_l) for each time.
+
+    ``checked``: raise ``ConvergenceError`` where Σ|W_k W_l F_kl| exceeds ``MAX_CANCELLATION`` × max(|f|, 1e-6 |f(0)|).
+    """
     anchor = _late_time_anchor(space, ridge)
     rows = space.sums(rule.nodes + ridge, PAIR_FAMILIES, anchor)
     n_train = space.n_train
@@ -93,11 +98,25 @@ def _invert(rule: _Rule, space: FeatureSpace, ridge: float) -> TrainTestCurves:
     shared = excess.shape[0] != w_rows.shape[0]  # one node set for all times (circle)
 
     def contract(values):
-        if shared:
-            return np.real(np.einsum("tr,rc,tc->t", w_rows, values[0], w_cols))
-        return np.real(np.einsum("tr,trc,tc->t", w_rows, values, w_cols))
+        return np.real(_contract(w_rows, values, w_cols, shared))
 
-    return TrainTestCurves(contract(excess), contract(train))
+    curves = TrainTestCurves(contract(excess), contract(train))
+    if checked:
+        starts = (space.initial_risk - space.noise_var, space.signal + space.noise_var)
+        for name, values, result, start in zip(curves._fields, (excess, train), curves, starts):
+            size = np.real(_contract(np.abs(w_rows), np.abs(values), np.abs(w_cols), shared))
+            scale = np.maximum(np.abs(result), CANCELLATION_FLOOR * abs(start))
+            if np.any(size > MAX_CANCELLATION * scale):
+                raise ConvergenceError(f"{name}: the contour sum cancels more than {np.log10(MAX_CANCELLATION):.0f} "
+                                       f"digits (worst ratio {np.max(size / scale):.3g})")
+    return curves
+
+
+def _contract(rows, values, cols, shared: bool):
+    """Σ_{kl} rows_tk values_(t)kl cols_tl for each t; ``shared``: one (1, r, c) node set for all times."""
+    if shared:
+        return np.einsum("tr,rc,tc->t", rows, values[0], cols)
+    return np.einsum("tr,trc,tc->t", rows, values, cols)
 
 
 def _late_time_anchor(space: FeatureSpace, ridge):
@@ -108,12 +127,15 @@ def _late_time_anchor(space: FeatureSpace, ridge):
     return anchor if space.anchor_ok(anchor) else None
 
 
-def _evaluate(rule_for, times, space: FeatureSpace, ridge):
-    """Apply :func:`_invert` in chunks of times; ``rule_for(times)`` builds the rule."""
+def _evaluate(rule_for, times, space: FeatureSpace, ridge, checked: bool = False):
+    """Apply :func:`_invert` in chunks of times; ``rule_for(times)`` builds the rule.
+
+    ``checked``: raise ``ConvergenceError`` where the contour sum cancels more than ``MAX_CANCELLATION``.
+    """
     test, train = np.empty(times.shape), np.empty(times.shape)
     for start in range(0, times.size, _TIME_CHUNK):
         block = slice(start, start + _TIME_CHUNK)
-        curves = _invert(rule_for(times[block]), space, ridge)
+        curves = _invert(rule_for(times[block]), space, ridge, checked)
         test[block], train[block] = curves
     return TrainTestCurves(test + space.noise_var, train)
 
@@ -166,13 +188,48 @@ def gd_stability_edge(pop: Population, n_train, ridge, n_features=None) -> float
     return 2.0 / (sampled_top_eigenvalue(pop, n_train, n_features) + ridge)
 
 
+def _circle_rule(eta: float, n_circle: int, gain, nodes=None):
+    """Cauchy circle ζ = ρe^{iθ} (upper half, conjugate symmetry) in s = (1/ζ − 1)/η, or s = ``nodes(ζ)``:
+    ``rule_for(t)`` has the weights gain(t, ζ)/(n_c η), where gain(t, ζ) = −ζ (ds/dζ) η × (the filter at s),
+    e.g. ζ^{−(t+1)} for constant GD."""
+    zeta, _ = circle_points(n_circle)
+    half = zeta[: n_circle // 2 + 1]
+    real = np.zeros(half.size, dtype=bool)
+    real[[0, -1]] = True
+    s = (1.0 / half - 1.0) / eta if nodes is None else nodes(half)
+
+    def rule_for(t):
+        return _Rule(s[None, :], gain(t, half) / (n_circle * eta), real)
+
+    return rule_for
+
+
+def _talbot_rule(eta: float, n_nodes: int, oscillating: bool, gain, clock=None, nodes=None):
+    """Talbot contour in u, s = expm1(u)/η or ``nodes(u)``, plus (``oscillating``) the contour s = −(1 + e^u)/η
+    shifted by iπ.
+
+    ``rule_for(t)`` uses the contour of time ``clock(t)`` (default t) and weights w·gain(t, u, shifted)/η, where
+    gain = −ζ (ds/dζ) η × (the filter at s) with ζ = e^{−u} (the shifted contour's orientation in s is reversed),
+    e.g. e^{u(t+1)} and (−1)^{t+1} e^{u(t+1)} for constant GD (docs/theory.md §9.3, §15).
+    """
+
+    def rule_for(t):
+        u, w, real = _half_talbot(t if clock is None else clock(t), n_nodes)
+        rule = _Rule(np.expm1(u) / eta if nodes is None else nodes(u), w * gain(t, u, False) / eta, real)
+        if not oscillating:
+            return rule
+        return _join(rule, _Rule(-(1.0 + np.exp(u)) / eta, w * gain(t, u, True) / eta, real))
+
+    return rule_for
+
+
 def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=None, n_nodes: int = DEFAULT_NODES,
                      n_circle: int = DEFAULT_CIRCLE_POINTS):
     """Test risk and train loss of full-batch GD with step ``lr`` at integer ``steps`` ≥ 0.
 
     Raises ``ValueError`` when η(λ̂_max + γ) ≥ 2 (the mean risk diverges).  With
     η(λ̂_max + γ) > ``OSCILLATION_THRESHOLD`` the contour for oscillating modes is added (docs/theory.md §9.3).
-    ``n_features`` as in :func:`gradient_flow`.
+    ``n_features`` as in :func:`gradient_flow`.  A schedule or momentum: :func:`filtered_descent`.
     """
     space = _space(pop, n_train, ridge, n_features)
     steps = np.asarray(steps)
@@ -188,32 +245,119 @@ def gradient_descent(pop: Population, n_train, ridge, lr, steps, *, n_features=N
     early = (steps > 0) & (steps < threshold)
     late = steps >= threshold
     if early.any():
-        zeta, rho = circle_points(n_circle)
-        half = zeta[: n_circle // 2 + 1]
-        real = np.zeros(half.size, dtype=bool)
-        real[[0, -1]] = True
-
-        def circle_rule(t):
-            powers = half[None, :] ** (-(t[:, None] + 1.0))
-            return _Rule(((1.0 / half - 1.0) / eta)[None, :], powers / (n_circle * eta), real)
-
+        circle_rule = _circle_rule(eta, n_circle, lambda t, zeta: zeta[None, :] ** (-(t[:, None] + 1.0)))
         curves = _evaluate(circle_rule, steps[early].astype(np.float64), space, ridge)
         out.test_risk[early], out.train_loss[early] = curves
+
+    def power(t, u, shifted):
+        growth = np.exp(u * (t[:, None] + 1.0))
+        return np.where(t % 2 == 0, -1.0, 1.0)[:, None] * growth if shifted else growth  # shifted: (−1)^{t+1}
+
     if late.any():
-
-        def talbot_rule(t):
-            u, w, real = _half_talbot(t, n_nodes)
-            growth = np.exp(u * (t[:, None] + 1.0))
-            rule = _Rule(np.expm1(u) / eta, w * growth / eta, real)
-            if not oscillating:
-                return rule
-            sign = np.where(t % 2 == 0, -1.0, 1.0)[:, None]  # (−1)^{t+1}
-            shifted = _Rule(-(1.0 + np.exp(u)) / eta, sign * w * growth / eta, real)
-            return _join(rule, shifted)
-
-        curves = _evaluate(talbot_rule, steps[late].astype(np.float64), space, ridge)
+        curves = _evaluate(_talbot_rule(eta, n_nodes, oscillating, power), steps[late].astype(np.float64), space, ridge)
         out.test_risk[late], out.train_loss[late] = curves
     return out
+
+
+# Momentum: the circle serves the steps at which an underdamped mode (|factor| √β per step) still carries more than
+# this fraction of its weight, (t + 1) β^{t/2} > MOMENTUM_TRANSIENT (the Talbot contour resolves only the slow modes).
+MOMENTUM_TRANSIENT = 1e-16
+MAX_CIRCLE_POINTS = 1024  # circle sizes beyond this cost too much memory (n_c²/2 node pairs)
+# Rounding: Σ|W_k W_l F_kl| / max(|f|, CANCELLATION_FLOOR |f(0)|) above this means the contour sum lost > 10 digits (results good to ~1e-6).
+MAX_CANCELLATION = 1e10
+CANCELLATION_FLOOR = 1e-6  # a curve below 1e-6 of its start (a train loss going to 0) is measured against that
+
+
+def _momentum_circle_steps(beta: float) -> int:
+    """First step t with (t + 1) β^{t/2} ≤ ``MOMENTUM_TRANSIENT`` (0 for β = 0)."""
+    if beta == 0.0:
+        return 0
+    t = 0
+    while (t + 1) * beta ** (t / 2) > MOMENTUM_TRANSIENT:
+        t += 1
+    return t
+
+
+def filtered_descent(pop: Population, n_train, ridge, filt: ResidualFilter, steps, *, n_features=None,
+                     n_nodes: int = DEFAULT_NODES) -> TrainTestCurves:
+    """Test risk and train loss of full-batch GD with a step-size schedule and/or momentum (docs/theory.md §15).
+
+    The double inversion of :func:`gradient_descent` with the filter (1 + ηs)^t replaced by the residual polynomial
+    φ_t(−s) of ``filt`` (:mod:`theory.residual_filter`), evaluated exactly at every contour node:
+        E_t = (2πi)⁻² ∮∮ φ_t(−s1) φ_t(−s2) Ê(s1, s2) ds1 ds2
+    over closed contours around 0 and −spec(Σ̂ + γ) (Ê, L̃ as in the module docstring).  Early steps: the Cauchy
+    circle |ζ| = ρ mapped by :meth:`ResidualFilter.contour_map` with η = max η_s (for β > 0 an ellipse on which one
+    characteristic root is 1/ζ), with n_c ≥ 4(t + 1) points.  Later steps: the Talbot contour in u, s = expm1(u)/η_T
+    with the slow modes' step η_T = max η_s/(1 − β), at the time τ_t/η_T (φ_t(r) ≈ e^{−rτ_t} for small r), plus the
+    iπ-shifted contour for β = 0 and η_T(λ̂_max + γ) > ``OSCILLATION_THRESHOLD``.  With momentum the circle serves
+    every step at which underdamped modes (|root| √β) still matter, (t + 1)β^{t/2} > ``MOMENTUM_TRANSIENT``.
+    Constant-rate plain GD through this path agrees with :func:`gradient_descent` to ~1e-11.
+
+    Raises ``ValueError`` for steps beyond the range covered (max η_s(λ̂_max + γ) ≥ the edge of
+    :meth:`ResidualFilter.stability_edge_rate`; with β > 0 also ≥ (1 + √β)², where overdamped oscillating modes would
+    need another contour) and ``ConvergenceError`` when the evaluation cannot be trusted (more than
+    ``MAX_CIRCLE_POINTS`` circle points needed, i.e. β ≳ 0.7; or the contour sum cancels more than 10 digits).
+    """
+    space = _space(pop, n_train, ridge, n_features)
+    steps = filt._check_steps(steps)
+    top = sampled_top_eigenvalue(pop, n_train, n_features) + ridge
+    peak = float(filt.step_sizes.max(initial=0.0)) * top
+    beta = filt.momentum
+    limit = filt.stability_edge_rate() if beta == 0.0 else min(filt.stability_edge_rate(), filt.underdamped_rate())
+    if not 0 < peak < limit:
+        raise ValueError(f"GD step outside the range this evaluation covers: max η_s(λ̂_max + γ) = {peak:.4g} "
+                         f"(need < {limit:.4g})")
+    eta_ref = float(filt.step_sizes.max())
+    oscillating = beta == 0.0 and peak > OSCILLATION_THRESHOLD
+    # Talbot contour: the GD map s = expm1(u)/η_T with the slow modes' step η_T = max η_s/(1 − β), at the time τ_t/η_T
+    eta_talbot = filt.peak_effective_step()
+    clock = filt.elapsed(steps) / eta_talbot
+    talbot_from = max(fft_threshold(DEFAULT_CIRCLE_POINTS), n_nodes * (2 if oscillating else 1))
+    early = (steps > 0) & ((clock < talbot_from) | (steps < _momentum_circle_steps(beta)))
+    late = (steps > 0) & ~early
+    out = _initial(space, steps.shape)
+    if early.any():
+        last = int(steps[early].max())
+        n_circle = max(DEFAULT_CIRCLE_POINTS, 1 << int(np.ceil(np.log2(CIRCLE_STEP_FRACTION * (last + 1)))))
+        if n_circle > MAX_CIRCLE_POINTS:
+            raise ConvergenceError(f"the Cauchy circle would need {n_circle} points (steps up to {last}); "
+                                   f"at most {MAX_CIRCLE_POINTS}")
+
+        def circle_gain(t, zeta):
+            s, jacobian = filt.contour_map(-np.log(zeta), eta_ref)
+            return filt.values(np.broadcast_to(-s, (t.size, s.size)), t.astype(np.int64)) * jacobian[None, :]
+
+        rule = _circle_rule(eta_ref, n_circle, circle_gain, nodes=lambda zeta: filt.contour_map(-np.log(zeta), eta_ref)[0])
+        out.test_risk[early], out.train_loss[early] = _evaluate(rule, steps[early], space, ridge, checked=True)
+    if late.any():
+        clock_of = dict(zip(steps[late].tolist(), clock[late].tolist()))
+
+        def talbot_gain(t, u, shifted):
+            s = -(1.0 + np.exp(u)) / eta_talbot if shifted else np.expm1(u) / eta_talbot
+            value = np.exp(u) * filt.values(-s, t.astype(np.int64))
+            return -value if shifted else value
+
+        rule = _talbot_rule(eta_talbot, n_nodes, oscillating, talbot_gain,
+                            clock=lambda t: np.array([clock_of[int(k)] for k in t]))
+        out.test_risk[late], out.train_loss[late] = _evaluate(rule, steps[late], space, ridge, checked=True)
+    return out
+
+
+def filtered_flow(pop: Population, n_train, ridge, filt: ResidualFilter, steps, *, n_features=None,
+                  n_nodes: int = DEFAULT_NODES) -> TrainTestCurves:
+    """Gradient flow with a schedule: :func:`gradient_flow` at the elapsed time τ(t) = Σ_{s<t} η_s (docs/theory.md
+    §15; φ_t(r) = e^{−rτ(t)}).  Momentum has no gradient-flow form here (``ValueError``)."""
+    if filt.momentum:
+        raise ValueError("gradient flow with momentum is not defined")
+    return gradient_flow(pop, n_train, ridge, filt.elapsed(steps), n_features=n_features, n_nodes=n_nodes)
+
+
+def filter_growth(pop: Population, n_train, ridge, filt: ResidualFilter, steps, *, n_features=None,
+                  n_grid: int = 2001) -> np.ndarray:
+    """max_r |φ_t(r)| over the deterministic-equivalent spectrum [0, λ̂_max + γ] of Σ̂ + γ (a uniform grid of
+    ``n_grid`` rates, both ends included) at each of ``steps``: > 1 where some mode has grown (docs/theory.md §15)."""
+    top = sampled_top_eigenvalue(pop, n_train, n_features) + ridge
+    return np.max(np.abs(filt.values(np.linspace(0.0, top, n_grid), steps)), axis=1)
 
 
 def static_limit(pop: Population, n_train, ridge, n_features=None) -> TrainTestCurves:

@@ -46,6 +46,7 @@ from twopoint.theory.contours import (DEFAULT_CIRCLE_POINTS, DEFAULT_NODES, OSCI
                                       fft_threshold, invert_generating_function, talbot_contour)
 from twopoint.theory.feature_spaces import FeatureSpace, feature_space, sampled_top_eigenvalue
 from twopoint.theory.full_batch import TrainTestCurves, gradient_descent
+from twopoint.theory.online_linear import DIVERGENCE_FACTOR
 from twopoint.theory.population import Population
 from twopoint.theory.sgd_noise import StepRule, StieltjesSums, c2_transforms
 from twopoint.theory.two_point import ModeSums, divided_differences
@@ -306,7 +307,11 @@ class _Sample:
 
     def gd_risk(self, steps) -> np.ndarray:
         """Exact full-batch GD test risk: w_t = (1 − φ^t) w_γ in the eigenbasis."""
-        grown = 1.0 - self.rule.mean_factor(self.kappa)[None, :] ** steps[:, None]
+        return self.filtered_risk(self.rule.mean_factor(self.kappa)[None, :] ** steps[:, None])
+
+    def filtered_risk(self, residual) -> np.ndarray:
+        """Exact mean-path test risk for residual factors φ_t(κ_j + γ) (times, r): w_t = (1 − φ_t) w_γ."""
+        grown = 1.0 - residual
         error = (grown * self.mean) @ self.basis.T - np.sqrt(self.pop.teacher_sq)
         return self.pop.noise_var + error**2 @ self.pop.test_eigenvalues + grown**2 @ (self.test_diag * self.var)
 
@@ -362,4 +367,86 @@ def _sample_curves(sample: _Sample, rule: StepRule, steps, n_nodes, n_circle) ->
     train = invert_generating_function(cached.part(0), steps, **kwargs)
     noise = invert_generating_function(lambda z: cached.part(1)(z) + sample.dmean_transform(z), steps, **kwargs)
     return TrainTestCurves(sample.gd_risk(steps) + noise, train)
+
+
+# --- given data, any step sizes and momentum (docs/theory.md §15) ---------------------------------------------------
+def _fluctuation_step(moments, rates, kappa, noise, eta, beta, nesterov):
+    """One update of the SGD-noise moments A = E δe δeᵀ, C = E δe δbᵀ, Q = E δb δbᵀ (r × r, eigenbasis of Σ̂).
+
+    δb' = βδb + Rδe + ξ with R = diag(κ + γ) and Cov ξ = ``noise``; heavy ball δe' = δe − η δb', Nesterov
+    δe' = δe − η d, d = (1 + β)(Rδe + ξ) + β² δb (docs/theory.md §15).
+    """
+    a, c, q = moments
+    ra = rates[:, None] * a * rates[None, :] + noise  # E g gᵀ, g = Rδe + ξ
+    rc = rates[:, None] * c  # E g δbᵀ
+    new_q = beta * beta * q + beta * (rc + rc.T) + ra
+    x = beta * c + a * rates[None, :]  # E δe δb'ᵀ
+    if not nesterov:
+        return a - eta * (x + x.T) + eta * eta * new_q, x - eta * new_q, new_q
+    y = (1.0 + beta) * a * rates[None, :] + beta * beta * c  # E δe dᵀ
+    dd = (1.0 + beta) ** 2 * ra + (1.0 + beta) * beta * beta * (rc + rc.T) + beta**4 * q
+    db = (1.0 + beta) * (beta * rc + ra) + beta**3 * q + beta * beta * rc.T
+    return a - eta * (y + y.T) + eta * eta * dd, x - eta * db, new_q
+
+
+def _stepped_sample_curves(sample: _Sample, filt, batch: int, steps) -> TrainTestCurves:
+    """Exact C2 moments of one sampled data set, stepped in time (docs/theory.md §15).
+
+    Mean path: e̅_j = −φ_t(κ_j + γ) w_j (w = Vᵀw_γ, E w wᵀ = W over the label noise).  Fluctuations: A, C, Q of
+    :func:`_fluctuation_step` with Cov ξ = (1/B)[L̂ diag(κ) + f W f + K A K], f = κφ + γ (the C2 closure of §6 with the
+    mean data gradient −f w).  L̂(t) = L̂_γ + 2γ Σ φ_j W_jj + Σ κ_j (φ_j² W_jj + A_jj), R(t) = R_GD(t) + tr(M̂ A).
+    Returns ``inf`` from the first step whose L̂ exceeds ``DIVERGENCE_FACTOR`` × L̂(0) or is not finite.
+    """
+    kappa, rates = sample.kappa, sample.kappa + sample.rule.ridge
+    weights = np.outer(sample.mean, sample.mean) + np.diag(sample.var)
+    beta, ridge, floor = filt.momentum, sample.rule.ridge, sample.floor
+    zeros = np.zeros((kappa.size, kappa.size))
+    moments = (zeros, zeros, zeros)
+    phi, buffer = np.ones(kappa.size), np.zeros(kappa.size)
+    residual = np.empty((steps.size, kappa.size))
+    noise_risk, train = np.full(steps.shape, np.inf), np.full(steps.shape, np.inf)
+    where = {int(t): i for i, t in enumerate(steps)}
+    limit = DIVERGENCE_FACTOR * sample.start_train
+    for s in range(int(steps.max(initial=0)) + 1):
+        a = moments[0]
+        loss = floor + 2.0 * ridge * np.sum(phi * np.diag(weights)) + np.sum(kappa * (phi * phi * np.diag(weights) + np.diag(a)))
+        if not np.isfinite(loss) or loss > limit:
+            break
+        if s in where:
+            i = where[s]
+            residual[i], train[i], noise_risk[i] = phi, loss, np.sum(sample.test * a)
+        if s == steps.max():
+            break
+        eta = filt.step_sizes[s]
+        f = kappa * phi + ridge
+        noise = (np.diag(loss * kappa) + f[:, None] * weights * f[None, :] + kappa[:, None] * a * kappa[None, :]) / batch
+        moments = _fluctuation_step(moments, rates, kappa, noise, eta, beta, filt.nesterov)
+        buffer = beta * buffer - phi
+        phi = phi + eta * rates * ((beta * buffer - phi) if filt.nesterov else buffer)
+    done = np.isfinite(train)
+    test = np.full(steps.shape, np.inf)
+    test[done] = sample.filtered_risk(residual[done]) + noise_risk[done]
+    return TrainTestCurves(test, train)
+
+
+def multipass_sgd_given_data_stepped(pop: Population, n_train, batch, filt, steps, *, n_draws, seed, ridge=0.0
+                                     ) -> TrainTestCurves:
+    """Multi-pass SGD with step sizes η_s and momentum β (``filt``: a :class:`~theory.residual_filter.ResidualFilter`):
+    the C2 closure on exactly diagonalised sampled data sets, stepped in time and averaged over ``n_draws`` draws
+    (docs/theory.md §15; draws as in :func:`multipass_sgd_given_data`, whose constant-rate β = 0 equations it
+    reproduces).  A draw that diverges makes every later step ``inf``.  Cost O(T r²) per draw, r = min(P, D).
+    """
+    steps = integer_steps(steps)
+    rule = step_rule(n_train, float(np.max(filt.step_sizes, initial=0.0)) or 1.0, batch, ridge)
+    if np.any(pop.multiplicity != 1.0):
+        raise ValueError("given-data SGD needs an uncompressed population (unit multiplicities)")
+    if steps.size and steps.max() > filt.horizon:
+        raise ValueError(f"steps beyond the {filt.horizon} step sizes given")
+    rng = np.random.default_rng(seed)
+    test, train = np.zeros(steps.shape), np.zeros(steps.shape)
+    for _ in range(int(n_draws)):
+        curves = _stepped_sample_curves(_Sample(pop, int(n_train), rule, rng), filt, int(batch), steps)
+        test += curves.test_risk / n_draws
+        train += curves.train_loss / n_draws
+    return TrainTestCurves(test, train)
 

@@ -27,7 +27,8 @@ from twopoint.theory.online_linear import OnlineSGD
 from twopoint.theory.online_random_features import online_sgd_equivalent
 from twopoint.theory.population import Population
 from twopoint.theory.predict_common import compressed_population, with_divergence
-from twopoint.theory.predict_linear_finite import FINITE_METHODS, finite_info, finite_values, static_info
+from twopoint.theory.predict_linear_finite import (FINITE_METHODS, OPTIMISER_EXTENSIONS, finite_info, finite_values,
+                                                   gd_schedule_only, method_name, static_info)
 from twopoint.theory.predict_linear_online import moment_info, moment_recursion, moment_recursion_curves
 from twopoint.theory.random_feature_equivalent import approximation_error
 from twopoint.theory.random_feature_measure import random_feature_measure
@@ -119,16 +120,29 @@ def rf_online_given_features(problem: Problem) -> Curves:
 
 
 # --- finite data (docs/theory.md §7 with §5, §6) ------------------------------------------------------------
-@register(THEORY_ROLE, "random_features", "finite", "deterministic_equivalent", check=_averaged_over_features)
+def _finite_over_features(problem: Problem) -> None:
+    _averaged_over_features(problem)
+    gd_schedule_only(problem)
+
+
+def _finite_given_features(problem: Problem) -> None:
+    _no_covariate_shift(problem)
+    gd_schedule_only(problem)
+
+
+@register(THEORY_ROLE, "random_features", "finite", "deterministic_equivalent", check=_finite_over_features,
+          supports=OPTIMISER_EXTENSIONS)
 def rf_finite_deterministic_equivalent(problem: Problem) -> Curves:
-    """Two-point DE over data and F (nested renormalisation ω → ω1): GF/GD (§7) and multi-pass SGD (§6)."""
+    """Two-point DE over data and F (nested renormalisation ω → ω1): GF/GD (§7; a schedule or momentum §15) and
+    multi-pass SGD (§6)."""
     pop, N = compressed_population(problem), problem.model.n_features
     info = finite_info(problem, pop, N) | _feature_info(problem, pop)
-    method = FINITE_METHODS[problem.optim.algorithm].replace("two-point DE", "two-point DE over data and F")
+    method = method_name(problem, FINITE_METHODS[problem.optim.algorithm]).replace("two-point DE", "two-point DE over data and F")
     return with_divergence(problem, method, finite_values(problem, pop, N), info)
 
 
-@register(THEORY_ROLE, "random_features", "finite", "given_features", check=_no_covariate_shift)
+@register(THEORY_ROLE, "random_features", "finite", "given_features", check=_finite_given_features,
+          supports=OPTIMISER_EXTENSIONS)
 def rf_finite_given_features(problem: Problem) -> Curves:
     """The linear finite-data DE (over data) in feature space for each sampled F, averaged over F."""
     values, info, label, draws = _given_features(problem, lambda pop: finite_values(problem, pop))
@@ -137,4 +151,5 @@ def rf_finite_given_features(problem: Problem) -> Curves:
         info["static_limit"] = {q: float(np.mean([s[q] for s in statics])) for q in ("test_risk", "train_loss")}
     else:
         info["static_limit"] = next(s for s in statics if "error" in s)
-    return with_divergence(problem, FINITE_METHODS[problem.optim.algorithm] + f", given {label}", values, info)
+    return with_divergence(problem, method_name(problem, FINITE_METHODS[problem.optim.algorithm]) + f", given {label}",
+                           values, info)
