@@ -164,7 +164,7 @@ class MomentRecursion:
 
     def risk(self, state: np.ndarray) -> np.ndarray:
         """Training-distribution risk σ² + Σ m λ A per row, shape (G, 1)."""
-        return self.noise_var + np.einsum("gn,gn->g", self.weight, state[_A])[:, None]
+        return self.noise_var + np.matmul(self.weight[:, None, :], state[_A][:, :, None])[:, :, 0]
 
     # --- the recursion ---------------------------------------------------------------------------------------
     def run(self, step_sizes: np.ndarray, steps: np.ndarray) -> MomentCurves:
@@ -177,10 +177,11 @@ class MomentRecursion:
         scratch = np.empty_like(state)
         train, test = np.full((self.groups, steps.size), np.nan), np.full((self.groups, steps.size), np.nan)
         diverged = np.full(self.groups, -1, dtype=np.int64)
-        want = {int(s): i for i, s in enumerate(steps)}
+        order = np.argsort(steps, kind="stable")
         last = int(steps.max()) if steps.size else 0
         limit = DIVERGENCE_FACTOR * self.risk(state)
         alive = np.ones(self.groups, dtype=bool)
+        pending, next_step = 0, (int(steps[order[0]]) if steps.size else -1)
         for t in range(last + 1):
             risk = self.risk(state)
             if not (risk <= limit).all():  # also catches NaN and inf
@@ -189,10 +190,12 @@ class MomentRecursion:
                 state[:, bad], limit[bad] = 0.0, np.inf  # a diverged row idles at zero; its curves stay NaN
                 if not alive.any():
                     break
-            if t in want:
-                i = want[t]
+            while t == next_step:  # a recorded step (repeated steps are recorded each time)
+                i = order[pending]
                 train[alive, i] = risk[alive, 0]
                 test[alive, i] = self.noise_var[alive, 0] + np.einsum("gn,gn->g", self.test_weight, state[_A])[alive]
+                pending += 1
+                next_step = int(steps[order[pending]]) if pending < steps.size else -1
             if t < last:
                 self.advance(state, step_sizes[t], risk, scratch)
         return MomentCurves(train, test, diverged)
