@@ -116,3 +116,22 @@ def test_divergence_is_reported_at_the_first_step_over_the_threshold():
     s = curves.diverged_at[0]
     assert 50 < s < 2050
     assert np.all(np.isnan(curves.test[0, s:])) and np.all(curves.train[0, :s] <= 1e6 * curves.train[0, 0])
+
+
+@pytest.mark.parametrize("overrides, method", [
+    ((), "exact second-moment recursion via generating function"),  # constant-rate plain SGD: unchanged
+    (("optim.schedule.kind=cosine",), "exact per-mode moment recursion (schedule/momentum)"),
+    (("optim.momentum=0.5", "optim.lr=0.3"), "exact per-mode moment recursion (schedule/momentum)"),
+    (("data=circle", "model=kernel", "data.n_train=null", "optim.schedule.kind=wsd"),
+     "exact per-mode moment recursion (schedule/momentum)"),
+    (("model=random_features", "model.n_features=30", "optim.schedule.kind=wsd"),
+     "DE over F, online SGD (moment recursion on the spectral measure of K)"),
+])
+def test_auto_picks_the_moment_recursion_for_schedules_and_momentum(overrides, method):
+    import twopoint as tp
+
+    size = () if "data=circle" in overrides else ("data.dim=60",)
+    problem = tp.build_problem(tp.compose(*size, "optim.steps=200", "sim.enabled=false", *overrides))
+    theory = tp.predict(problem)
+    assert theory.method == method
+    assert np.all(np.isfinite(theory.values["test_risk"])) and theory.values["test_risk"][-1] < theory.values["test_risk"][0]
