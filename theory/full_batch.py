@@ -302,8 +302,7 @@ def filtered_descent(pop: Population, n_train, ridge, filt: ResidualFilter, step
     steps = filt._check_steps(steps)
     top = sampled_top_eigenvalue(pop, n_train, n_features) + ridge
     peak = float(filt.step_sizes.max(initial=0.0)) * top
-    beta = filt.momentum
-    limit = filt.stability_edge_rate() if beta == 0.0 else min(filt.stability_edge_rate(), filt.underdamped_rate())
+    beta, limit = filt.momentum, filt.covered_rate()
     if not 0 < peak < limit:
         raise ValueError(f"GD step outside the range this evaluation covers: max η_s(λ̂_max + γ) = {peak:.4g} "
                          f"(need < {limit:.4g})")

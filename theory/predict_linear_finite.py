@@ -15,6 +15,7 @@ from twopoint.core.errors import ConfigError
 from twopoint.core.problem import Problem
 from twopoint.core.registry import THEORY_ROLE, register
 from twopoint.theory.errors import ConvergenceError
+from twopoint.theory.feature_spaces import sampled_top_eigenvalue
 from twopoint.theory.full_batch import (filter_growth, filtered_descent, filtered_flow, gd_stability_edge, gradient_descent,
                                         gradient_flow, static_limit)
 from twopoint.theory.multipass_sgd import (multipass_sgd, multipass_sgd_given_data, multipass_sgd_given_data_stepped,
@@ -96,24 +97,29 @@ def residual_filter(problem: Problem) -> ResidualFilter:
 
 def filtered_values(problem: Problem, pop: Population, n_features=None) -> dict[str, np.ndarray]:
     """GD with a schedule and/or momentum, gradient flow with a schedule (docs/theory.md §15): the two-point DE with
-    the residual polynomial φ_t as filter.  Divergence is predicted from the first recorded step at which some mode
-    of the deterministic-equivalent spectrum has grown to |φ_t|² > ``DIVERGENCE_FACTOR`` (``inf`` from there on)."""
+    the residual polynomial φ_t as filter.  When some mode of the deterministic-equivalent spectrum grows to
+    |φ_t|² > ``DIVERGENCE_FACTOR`` at a recorded step, divergence is predicted (``inf``) from the first recorded step
+    whose steps left the covered range (η_s(λ̂_max + γ) ≥ :meth:`ResidualFilter.covered_rate`) or grew that far; a step
+    outside the covered range without such growth raises ``ConvergenceError``."""
     o, P, steps = problem.optim, problem.data.n_train, problem.record_steps
     filt = residual_filter(problem)
     if o.algorithm == "gradient_flow":
         curves = filtered_flow(pop, P, o.ridge, filt, steps, n_features=n_features)
         return {"test_risk": np.asarray(curves.test_risk, float), "train_loss": np.asarray(curves.train_loss, float)}
     grown = filter_growth(pop, P, o.ridge, filt, steps, n_features=n_features) ** 2 > DIVERGENCE_FACTOR
-    finite = steps < (steps[np.argmax(grown)] if grown.any() else np.inf)
     test, train = np.full(steps.shape, np.inf), np.full(steps.shape, np.inf)
+    # the largest rate η_s(λ̂_max + γ) of each step's prefix; beyond the covered range the contour does not apply
+    peak = np.concatenate([[0.0], np.maximum.accumulate(filt.step_sizes)])[steps]
+    outside = peak * (sampled_top_eigenvalue(pop, P, n_features) + o.ridge) >= filt.covered_rate()
+    if outside.any() and not grown.any():
+        raise ConvergenceError(f"a step size beyond the range the deterministic equivalent covers (η_s(λ̂_max + γ) < "
+                               f"{filt.covered_rate():.4g}) without divergence of the mean risk: no evaluation "
+                               "(docs/theory.md §15)")
+    finite = ~np.logical_or.accumulate(grown | outside)  # divergent from the first such recorded step
     if finite.any():
         horizon = int(steps[finite].max())
-        try:
-            curves = filtered_descent(pop, P, o.ridge, ResidualFilter(filt.step_sizes[:horizon], o.momentum, o.nesterov),
-                                      steps[finite], n_features=n_features)
-        except ValueError as err:
-            raise ConvergenceError(f"{err}; the mean risk does not diverge by step {horizon} either, so the "
-                                   "deterministic equivalent cannot be evaluated for this optimiser") from None
+        curves = filtered_descent(pop, P, o.ridge, ResidualFilter(filt.step_sizes[:horizon], o.momentum, o.nesterov),
+                                  steps[finite], n_features=n_features)
         test[finite], train[finite] = curves.test_risk, curves.train_loss
     return {"test_risk": test, "train_loss": train}
 

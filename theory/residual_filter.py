@@ -125,3 +125,10 @@ class ResidualFilter:
             m = 1.0 + beta - beta * zeta
             return np.expm1(u) * (1.0 - beta * zeta) / (eta * m), (1.0 + beta - 2.0 * beta * zeta) / (zeta * m * m)
         return np.expm1(u) * (1.0 - beta * zeta) / eta, 1.0 / zeta - beta * zeta
+
+    def covered_rate(self) -> float:
+        """Largest max_s η_s·r the contour evaluation of docs/theory.md §15 covers: the stability edge for β = 0;
+        with momentum also below (1 + √β)² (beyond it overdamped oscillating modes would need another contour)."""
+        edge = self.stability_edge_rate()
+        return edge if self.momentum == 0.0 else min(edge, self.underdamped_rate())
+
