@@ -407,22 +407,23 @@ def _stepped_sample_curves(sample: _Sample, filt, batch: int, steps) -> TrainTes
     noise_risk, train = np.full(steps.shape, np.inf), np.full(steps.shape, np.inf)
     where = {int(t): i for i, t in enumerate(steps)}
     limit = DIVERGENCE_FACTOR * sample.start_train
-    for s in range(int(steps.max(initial=0)) + 1):
-        a = moments[0]
-        loss = floor + 2.0 * ridge * np.sum(phi * np.diag(weights)) + np.sum(kappa * (phi * phi * np.diag(weights) + np.diag(a)))
-        if not np.isfinite(loss) or loss > limit:
-            break
-        if s in where:
-            i = where[s]
-            residual[i], train[i], noise_risk[i] = phi, loss, np.sum(sample.test * a)
-        if s == steps.max():
-            break
-        eta = filt.step_sizes[s]
-        f = kappa * phi + ridge
-        noise = (np.diag(loss * kappa) + f[:, None] * weights * f[None, :] + kappa[:, None] * a * kappa[None, :]) / batch
-        moments = _fluctuation_step(moments, rates, kappa, noise, eta, beta, filt.nesterov)
-        buffer = beta * buffer - phi
-        phi = phi + eta * rates * ((beta * buffer - phi) if filt.nesterov else buffer)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging draw overflows; the loss check stops it
+        for s in range(int(steps.max(initial=0)) + 1):
+            a = moments[0]
+            loss = floor + 2.0 * ridge * np.sum(phi * np.diag(weights)) + np.sum(kappa * (phi * phi * np.diag(weights) + np.diag(a)))
+            if not np.isfinite(loss) or loss > limit:
+                break
+            if s in where:
+                i = where[s]
+                residual[i], train[i], noise_risk[i] = phi, loss, np.sum(sample.test * a)
+            if s == steps.max():
+                break
+            eta = filt.step_sizes[s]
+            f = kappa * phi + ridge
+            noise = (np.diag(loss * kappa) + f[:, None] * weights * f[None, :] + kappa[:, None] * a * kappa[None, :]) / batch
+            moments = _fluctuation_step(moments, rates, kappa, noise, eta, beta, filt.nesterov)
+            buffer = beta * buffer - phi
+            phi = phi + eta * rates * ((beta * buffer - phi) if filt.nesterov else buffer)
     done = np.isfinite(train)
     test = np.full(steps.shape, np.inf)
     test[done] = sample.filtered_risk(residual[done]) + noise_risk[done]
