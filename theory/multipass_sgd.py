@@ -374,7 +374,7 @@ def _fluctuation_step(moments, rates, kappa, noise, eta, beta, nesterov):
     """One update of the SGD-noise moments A = E δe δeᵀ, C = E δe δbᵀ, Q = E δb δbᵀ (r × r, eigenbasis of Σ̂).
 
     δb' = βδb + Rδe + ξ with R = diag(κ + γ) and Cov ξ = ``noise``; heavy ball δe' = δe − η δb', Nesterov
-    δe' = δe − η d, d = (1 + β)(Rδe + ξ) + β² δb (docs/theory.md §15).
+    δe' = δe − η d, d = (1 + β)(Rδe + ξ) + β² δb (docs/theory.md §15).  A and Q are returned symmetrised.
     """
     a, c, q = moments
     ra = rates[:, None] * a * rates[None, :] + noise  # E g gᵀ, g = Rδe + ξ
@@ -382,11 +382,15 @@ def _fluctuation_step(moments, rates, kappa, noise, eta, beta, nesterov):
     new_q = beta * beta * q + beta * (rc + rc.T) + ra
     x = beta * c + a * rates[None, :]  # E δe δb'ᵀ
     if not nesterov:
-        return a - eta * (x + x.T) + eta * eta * new_q, x - eta * new_q, new_q
-    y = (1.0 + beta) * a * rates[None, :] + beta * beta * c  # E δe dᵀ
-    dd = (1.0 + beta) ** 2 * ra + (1.0 + beta) * beta * beta * (rc + rc.T) + beta**4 * q
-    db = (1.0 + beta) * (beta * rc + ra) + beta**3 * q + beta * beta * rc.T
-    return a - eta * (y + y.T) + eta * eta * dd, x - eta * db, new_q
+        new_a, new_c = a - eta * (x + x.T) + eta * eta * new_q, x - eta * new_q
+    else:
+        y = (1.0 + beta) * a * rates[None, :] + beta * beta * c  # E δe dᵀ
+        dd = (1.0 + beta) ** 2 * ra + (1.0 + beta) * beta * beta * (rc + rc.T) + beta**4 * q
+        db = (1.0 + beta) * (beta * rc + ra) + beta**3 * q + beta * beta * rc.T
+        new_a, new_c = a - eta * (y + y.T) + eta * eta * dd, x - eta * db
+    # A and Q are symmetric; the map above amplifies an antisymmetric part (rounding) by up to
+    # 1 + η|r_j − r_l| + … per step, so it is projected out
+    return 0.5 * (new_a + new_a.T), new_c, 0.5 * (new_q + new_q.T)
 
 
 def _stepped_sample_curves(sample: _Sample, filt, batch: int, steps) -> TrainTestCurves:
@@ -407,6 +411,7 @@ def _stepped_sample_curves(sample: _Sample, filt, batch: int, steps) -> TrainTes
     noise_risk, train = np.full(steps.shape, np.inf), np.full(steps.shape, np.inf)
     where = {int(t): i for i, t in enumerate(steps)}
     limit = DIVERGENCE_FACTOR * sample.start_train
+    pair_kappa, diagonal = np.outer(kappa, kappa), np.diag_indices(kappa.size)
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging draw overflows; the loss check stops it
         for s in range(int(steps.max(initial=0)) + 1):
             a = moments[0]
@@ -420,7 +425,8 @@ def _stepped_sample_curves(sample: _Sample, filt, batch: int, steps) -> TrainTes
                 break
             eta = filt.step_sizes[s]
             f = kappa * phi + ridge
-            noise = (np.diag(loss * kappa) + f[:, None] * weights * f[None, :] + kappa[:, None] * a * kappa[None, :]) / batch
+            noise = (np.outer(f, f) * weights + pair_kappa * a) / batch
+            noise[diagonal] += loss * kappa / batch
             moments = _fluctuation_step(moments, rates, kappa, noise, eta, beta, filt.nesterov)
             buffer = beta * buffer - phi
             phi = phi + eta * rates * ((beta * buffer - phi) if filt.nesterov else buffer)

@@ -153,6 +153,16 @@ def test_stepped_given_data_equals_the_generating_function_form(ridge):
     np.testing.assert_allclose(b.train_loss, a.train_loss, rtol=1e-8)
 
 
+def test_stepped_given_data_stays_accurate_over_long_horizons():
+    """2000 steps with widely spread rates: rounding must not build up an antisymmetric part of E δe δeᵀ (which the
+    pair map amplifies by 1 + η|r_j − r_l| + … per step)."""
+    pop, steps = powerlaw(120), np.array([0, 10, 100, 500, 1000, 2000])
+    a = multipass_sgd_given_data(pop, 60, 0.5, 4, steps, n_draws=2, seed=2)
+    b = multipass_sgd_given_data_stepped(pop, 60, 4, ResidualFilter(np.full(2000, 0.5)), steps, n_draws=2, seed=2)
+    np.testing.assert_allclose(b.test_risk, a.test_risk, rtol=1e-8)
+    np.testing.assert_allclose(b.train_loss, a.train_loss, rtol=1e-8)
+
+
 def _dense_c2(sample, filt, batch, horizon):
     """The C2 closure with momentum as one dense iteration of the 2r-dimensional state z = (e, b):
     E z zᵀ (mean and label noise included), z' = F z + G ξ − c, Cov ξ = (1/B)[L̂ K + E g_d g_dᵀ], g_d = K e − γ w_γ."""
