@@ -56,7 +56,8 @@ def evaluate(sim: Curves | None, theory: Curves | None, tol: Tolerances, problem
     if theory is not None:
         metrics["theory_info"] = theory.info
     both = sim is not None and theory is not None
-    stats = {q: quantity_metrics(sim, theory, q, tol.tail_aware) for q in sim.quantities if q in theory.values} if both else {}
+    shared = [q for q in sim.quantities if q in theory.values] if both else []
+    stats = {q: quantity_metrics(sim, theory, q, tol.tail_aware) for q in shared}
     metrics["quantities"] = {q: {k: v for k, v in s.items() if not k.startswith("_")} for q, s in stats.items()}
     if both and "inputs" in sim.info:  # kernel machine on real inputs: the theory assumes Gaussian eigenfeatures
         metrics["gaussian_equivalence_gap"] = {q: equivalence_gap(sim, theory, q) for q in stats}
