@@ -294,8 +294,8 @@ def filtered_descent(pop: Population, n_train, ridge, filt: ResidualFilter, step
     Constant-rate plain GD through this path agrees with :func:`gradient_descent` to ~1e-11.
 
     Raises ``ValueError`` for steps beyond the range covered (max η_s(λ̂_max + γ) ≥ the edge of
-    :meth:`ResidualFilter.stability_edge_rate`; with β > 0 also ≥ (1 + √β)², where overdamped oscillating modes would
-    need another contour) and ``ConvergenceError`` when the evaluation cannot be trusted (more than
+    :meth:`ResidualFilter.stability_edge_rate`; with β > 0 also ≥ :meth:`ResidualFilter.fast_rate`, (1 + √β)² for the
+    heavy ball, where slow oscillating modes would need another contour) and ``ConvergenceError`` when the evaluation cannot be trusted (more than
     ``MAX_CIRCLE_POINTS`` circle points needed, i.e. β ≳ 0.7; or the contour sum cancels more than 10 digits).
     """
     space = _space(pop, n_train, ridge, n_features)

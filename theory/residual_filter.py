@@ -101,10 +101,12 @@ class ResidualFilter:
         beta = self.momentum
         return 2.0 * (1.0 + beta) / (1.0 + 2.0 * beta) if self.nesterov else 2.0 * (1.0 + beta)
 
-    def underdamped_rate(self) -> float:
-        """η·r above which the heavy-ball residual of a constant-rate mode is underdamped or oscillates, (1 + √β)²
-        (β = 0: 1, where 1 − ηr turns negative); below (1 − √β)² it is overdamped and slow."""
-        return (1.0 + np.sqrt(self.momentum)) ** 2
+    def fast_rate(self) -> float:
+        """η·r up to which every constant-rate mode that is not slow (near r = 0) has both characteristic roots within
+        √β: heavy ball (1 + √β)² (the end of the underdamped range, |roots| = √β inside it); Nesterov
+        1 + √β/(1 + β + √β) (beyond ηr = 1 one root is negative and reaches −√β there).  β = 0: 1."""
+        root = np.sqrt(self.momentum)
+        return 1.0 + root / (1.0 + self.momentum + root) if self.nesterov else (1.0 + root) ** 2
 
     def contour_map(self, u, eta: float):
         """Nodes s and the factor J = −ζ (ds/dζ)·η at u = −log ζ for step η and this momentum (docs/theory.md §15):
@@ -128,7 +130,7 @@ class ResidualFilter:
 
     def covered_rate(self) -> float:
         """Largest max_s η_s·r the contour evaluation of docs/theory.md §15 covers: the stability edge for β = 0;
-        with momentum also below (1 + √β)² (beyond it overdamped oscillating modes would need another contour)."""
+        with momentum also below :meth:`fast_rate` (beyond it slow oscillating modes would need another contour)."""
         edge = self.stability_edge_rate()
-        return edge if self.momentum == 0.0 else min(edge, self.underdamped_rate())
+        return edge if self.momentum == 0.0 else min(edge, self.fast_rate())
 

@@ -94,6 +94,8 @@ def test_growing_modes_and_unsupported_ranges_are_reported():
         fb.filtered_descent(POP, P, 0.0, growing, np.array([10]))
     with pytest.raises(ValueError):  # heavy ball above the underdamped range (1 + √β)²
         fb.filtered_descent(POP, P, 0.0, ResidualFilter(np.full(50, 2.95 / TOP), 0.5), np.array([10]))
+    with pytest.raises(ValueError):  # Nesterov with a negative root beyond −√β (ηr > 1.32 at β = 0.5)
+        fb.filtered_descent(POP, P, 0.0, ResidualFilter(np.full(50, 1.4 / TOP), 0.5, nesterov=True), np.array([10]))
 
 
 def explicit_gd_average(pop, n_train, step_sizes, momentum, steps, draws, seed=0):
