@@ -11,9 +11,12 @@ while the deterministic equivalent has P − D in place of P − D − 1 (σ² P
 of the two variance terms, (P − D)/(P − D − 1), does not depend on Σ, Σ' or w*.  The expected train loss,
 σ²(P − D)/P, is the same in both, so no factor of this kind touches it.
 
-:func:`corrected_test_risk` rescales the variance part of a deterministic-equivalent curve by that ratio at
-every t: exact as t → ∞, a heuristic before (the variance part is what the noise adds:
-R(t; σ) − R(t; 0) − σ²).
+:func:`corrected_test_risk` rescales the variance part of a deterministic-equivalent curve (what the noise
+adds, R(t; σ) − R(t; 0) − σ²) by that ratio.  It is exact as t → ∞ only: measured with
+``benchmarks/finite_size.py`` at D = 100, σ = 0.5, t = 9·10⁷ (static), it takes the DE's error of +23.6 % /
++11.9 % / +2.9 % at P = 105 / 110 / 130 to −0.2 % / +1.6 % / +0.2 % (Monte-Carlo error 2.0 / 1.2 / 0.5 %);
+before the smallest sample eigenvalues are fitted it over-corrects (D = 300, P = 310, σ = 0.1 at t = 9·10⁴:
+−4.2 % against the DE's +0.7 %).  Use it in the static regime, ηλ̂_min t ≫ 1.
 """
 
 from __future__ import annotations
