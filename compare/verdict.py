@@ -80,7 +80,8 @@ def bias_threshold(replicas: int) -> float:
 def _where(steps: np.ndarray, heavy: np.ndarray, deviations: Sequence[Deviation]) -> str:
     """What is known about the failing ``steps``: heavy-tailed points and the deviations that apply there."""
     notes = [f"heavy-tailed replicas at {int(heavy.sum())} of them (error bar unreliable)"] if heavy.any() else []
-    names = [d.name for d in deviations if d.name != "heavy_tailed_replicas" and d.covers(steps).any()]
+    said = {"heavy_tailed_replicas"} if heavy.any() else set()
+    names = [d.name for d in deviations if d.name not in said and d.covers(steps).any()]
     notes += [f"known deviations there: {', '.join(names)}"] if names else []
     return f" [{'; '.join(notes)}]" if notes else ""
 

@@ -59,3 +59,7 @@ def test_the_verdict_reason_names_the_deviations_at_the_failing_points():
     verdict, reason = curve_verdict(stats, tol, 64, [late, early])
     assert verdict == "fail" and reason.endswith("[known deviations there: edge_dominance]")
     assert "known deviations" not in curve_verdict(stats, tol, 64, [Deviation("edge_dominance", "", from_step=200)])[1]
+    by_config = Deviation("heavy_tailed_replicas", "")  # B = 1 at a large η: everywhere, measured or not
+    assert curve_verdict(stats, tol, 64, [by_config])[1].endswith("[known deviations there: heavy_tailed_replicas]")
+    stats["test_risk"]["_heavy"] = np.array([False, False, True])  # measured there: said once, as a tail note
+    assert curve_verdict(stats, tol, 64, [by_config])[1].endswith("[heavy-tailed replicas at 1 of them (error bar unreliable)]")
