@@ -24,6 +24,8 @@ a product of two one-dimensional rules whose weights W carry the time dependence
     Cauchy circle ζ = e^{−u}, |ζ| = ρ, weights ζ^{−(t+1)}/(nη) for early steps (docs/theory.md §9.3).
 The rules are conjugate-symmetric, so rows use the non-redundant half of the nodes (doubled) and
 columns the whole set: κ is solved once per distinct node.  Coinciding nodes use the diagonal limits.
+A learning-rate schedule or momentum replaces the filter (1 + ηs)^t by the residual polynomial φ_t(−s) of the
+optimiser (:func:`filtered_descent`, :func:`filtered_flow`; docs/theory.md §15).
 """
 
 from __future__ import annotations
