@@ -301,7 +301,7 @@ def filtered_descent(pop: Population, n_train, ridge, filt: ResidualFilter, step
     ``MAX_CIRCLE_POINTS`` circle points needed, i.e. β ≳ 0.7; or the contour sum cancels more than 10 digits).
     """
     space = _space(pop, n_train, ridge, n_features)
-    steps = filt._check_steps(steps)
+    steps = filt.check_steps(steps)
     top = sampled_top_eigenvalue(pop, n_train, n_features) + ridge
     peak = float(filt.step_sizes.max(initial=0.0)) * top
     beta, limit = filt.momentum, filt.covered_rate()

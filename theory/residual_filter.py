@@ -47,7 +47,7 @@ class ResidualFilter:
         """T, the number of updates the schedule defines."""
         return int(self.step_sizes.size)
 
-    def _check_steps(self, steps) -> np.ndarray:
+    def check_steps(self, steps) -> np.ndarray:
         steps = np.asarray(steps)
         if not np.issubdtype(steps.dtype, np.integer) or np.any(steps < 0) or np.any(steps > self.horizon):
             raise ValueError(f"steps must be integers in [0, {self.horizon}]")
@@ -59,7 +59,7 @@ class ResidualFilter:
         ``rates`` (n,) are shared by all steps; ``rates`` (k, n) give row i its own rates, read at ``steps[i]``.
         One pass over the updates, vectorised over all rates (complex allowed).
         """
-        steps = self._check_steps(steps)
+        steps = self.check_steps(steps)
         r = np.asarray(rates)
         per_row = r.ndim == 2
         if r.ndim not in (1, 2) or (per_row and r.shape[0] != steps.size):
@@ -82,7 +82,7 @@ class ResidualFilter:
 
     def elapsed(self, steps) -> np.ndarray:
         """Effective time τ_t = ψ_t(0) = Σ_{s<t} η_s (1 − β^{s+1})/(1 − β) at each of ``steps``."""
-        steps = self._check_steps(steps)
+        steps = self.check_steps(steps)
         beta = self.momentum
         s = np.arange(self.horizon, dtype=np.float64)
         gain = 1.0 if beta == 0.0 else (1.0 - beta ** (s + 1.0)) / (1.0 - beta)
