@@ -67,9 +67,10 @@ def first_step_beyond(problem: Problem, rate: float) -> int | None:
 
 
 def near_interpolation(problem: Problem) -> Deviation | None:
-    """Ridgeless, |P − r|/r < NEAR_INTERPOLATION: the deterministic equivalent's variance factor r/(P − r) misses
-    the exact Gaussian one, (P − 1)/(P − r − 1) for P > r and P/(r − P − 1) for P < r, a relative difference
-    of ≈ 1/(|P − r| − 1) of the noise term; at late times (ηλ_edge t ≥ 1) where those modes are fitted."""
+    """Ridgeless, |P − r|/r < NEAR_INTERPOLATION: the exact variance term has |P − r| − 1 where the deterministic
+    equivalent has |P − r| (P > r + 1: exact for Gaussian inputs at any Σ, ``theory/finite_size.py``; P < r:
+    isotropic Σ), a relative difference of 1/(|P − r| − 1) of the noise term; at late times (ηλ_edge t ≥ 1)
+    where those modes are fitted."""
     P, r = problem.data.n_train, feature_rank(problem)
     if P is None or problem.optim.ridge > 0 or abs(P - r) >= NEAR_INTERPOLATION * r:
         return None
@@ -80,8 +81,8 @@ def near_interpolation(problem: Problem) -> Deviation | None:
     size = (f"the exact finite-size variance factor differs from the DE's by ≈ {1 / (gap - 1):.1%} of the noise term"
             if gap > 1 else "both variance factors diverge as t → ∞")
     return Deviation("near_interpolation", f"ridgeless with P = {P} near the feature rank r = {r} (|P − r|/r = "
-                     f"{gap / r:.2g}): {size}; measured: train loss +3.2 % at t ≈ 9e4 with D = P = 300, growing "
-                     "with t", start)
+                     f"{gap / r:.2g}): {size}; measured: static test risk +24 % at D = 100, P = 105, train loss "
+                     "+3.2 % at t ≈ 9e4 with D = P = 300, growing with t", start)
 
 
 def edge_dominance(problem: Problem) -> Deviation | None:
