@@ -60,7 +60,7 @@ def test_online_random_features_momentum():
 @pytest.mark.parametrize("case, other", [
     (("optim.lr=0.5", "optim.schedule.kind=cosine", "optim.schedule.warmup_steps=100", "optim.batch_size=8"),
      ("optim.schedule.kind=constant",)),
-    (("optim.lr=0.25", "optim.momentum=0.9", "optim.batch_size=4", "optim.schedule.kind=wsd",
+    (("optim.lr=0.12", "optim.momentum=0.9", "optim.batch_size=4", "optim.schedule.kind=wsd",
       "optim.schedule.decay_frac=0.2"), ("optim.momentum=0.0",)),
 ])
 def test_online_linear_larger_dimension(case, other):
