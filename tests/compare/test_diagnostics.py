@@ -20,8 +20,7 @@ CONFIGS = {
     "N = P": (("model=random_features", "model.n_features=300", "data.dim=1000", "data.n_train=300",
                "optim.algorithm=gd", "optim.ridge=0.0", "optim.lr=0.9", "optim.steps=90000"),
               {"near_interpolation", "edge_dominance", "rf_finite_width"}),
-    "digits": (("experiment=kernel_digits",), {"non_gaussian_inputs", "edge_dominance"}),  # P = 400, ηλ_edge T = 1.01
-    "digits, short": (("experiment=kernel_digits", "optim.steps=1000"), {"non_gaussian_inputs"}),
+    "digits": (("experiment=kernel_digits", "optim.steps=1000"), {"non_gaussian_inputs"}),  # ηλ_edge T = 0.1
     "benign": ((), set()),
     "benign, ridge and large sizes": (("data.dim=1000", "data.n_train=600", "optim.algorithm=gd", "optim.ridge=0.01",
                                        "optim.lr=0.9", "optim.steps=90000"), set()),
