@@ -20,9 +20,9 @@ neighbouring recorded steps:
     stderr_tail(t) = max(stderr(t), |mean(t)| · c̄(t) / √R).
 
 It never shrinks an error bar; on light-tailed replicas the two agree (the window mean of ĉ² estimates the
-same c²).  Measured on the exact online theory at B = 1 with 512 replicas (``benchmarks/false_alarm.py``,
-docs/theory.md §11) it brings the verdict's false alarms from 4 % of runs to 0 % at 0.4–0.55 η_crit and from
-41 % to 2 % at 0.7 η_crit.  A point whose
+same c²).  Measured on the exact online theory with 512 replicas (``benchmarks/false_alarm.py``, docs/theory.md
+§11) it brings the verdict's false alarms from 4–5 % of runs to 0 % at B = 1 and 4, 0.4–0.55 η_crit, and from
+41 % (B = 1) and 21 % (B = 4) to 2 % and 1 % at 0.7 η_crit.  A point whose
 window holds a replica with ``variance_share`` ≥ ``HEAVY_TAIL_SHARE`` is flagged heavy-tailed: its error
 bar rests on a few replicas (with at least ``TAIL_MIN_REPLICAS`` replicas; below, any sample has large shares).
 

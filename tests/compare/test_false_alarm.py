@@ -3,7 +3,7 @@
 Online linear SGD is exact at finite D, so every failing verdict is a false alarm.  100 seeds of
 ``benchmarks/false_alarm.py``'s config (D = 150, T = 1191, 512 replicas, 40 points) per case, each simulation
 judged with the sample stderr and with the tail-aware one.  Measured (docs/theory.md §11), failing runs out of 100,
-sample → tail-aware: B = 1 at 0.4 η_crit 4 → 0, at 0.7 η_crit 41 → 2; B = 4 at 0.55 η_crit 0 → 0.  Bounds: the
+sample → tail-aware: B = 1 at 0.4 η_crit 4 → 0, at 0.7 η_crit 41 → 2; B = 4 at 0.55 η_crit 5 → 0.  Bounds: the
 1 % target up to 0.55 η_crit (≤ 2 of 100 allows for the binomial spread), ≤ 5 of 100 at 0.7 η_crit with B = 1,
 where the variance of the per-replica risk is nearly infinite (its tail index falls to 1 at η_crit).
 """
