@@ -65,3 +65,14 @@ def test_predicted_and_observed_divergence_is_a_pass(tmp_path):
     assert m["verdict"] == "pass" and m["verdict_reason"] == "both diverged"
     assert m["divergence"]["theory"]["diverged"] and m["divergence"]["simulation"]["fraction"] >= 0.5
     assert m["theory_info"]["kernel_mass"] is None and m["nonfinite"]["theory_info.kernel_mass"] == "inf"
+
+
+def test_readme_shows_what_twopoint_info_prints():
+    import re
+    from pathlib import Path
+
+    from twopoint.cli.info import info_text
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = re.search(r"`twopoint info` prints what is registered[^\n]*\n\n```\n(.*?)```", readme, re.S)
+    assert block is not None and block.group(1).strip() == info_text().strip()

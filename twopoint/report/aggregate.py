@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 from omegaconf import OmegaConf
 
+from twopoint.core.config import register_resolvers
 from twopoint.report.status import FAILED_STATUS, read_status
 
 OK, DIVERGED, INCOMPLETE, NOT_STARTED = "ok", "diverged", "incomplete", "not_started"
@@ -326,6 +327,8 @@ def with_config(sweep: Sweep, *keys: str) -> Sweep:
     """The sweep with a column per key (dotted path) in both tables, read from each job's resolved
     ``.hydra/config.yaml`` where the job's overrides did not set it."""
     jobs = sweep.jobs.copy()
+
+    register_resolvers()  # saved configs keep their interpolations, e.g. ${twopoint.lr_at_effective_rate:…}
 
     def from_config(path):
         return OmegaConf.load(Path(path) / ".hydra" / "config.yaml") if isinstance(path, str) else None
