@@ -14,6 +14,8 @@ from __future__ import annotations
 import sys
 import types
 
+import torch
+
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
 from twopoint.core.registry import SIMULATOR_ROLE, select
@@ -36,8 +38,23 @@ def simulation_bytes(problem: Problem) -> int:
 
 
 def simulate(problem: Problem) -> Curves:
-    """Train ``sim.replicas`` independent replicas of the problem's model; their curves on the record grid."""
-    return select_simulator(problem)(problem)
+    """Train ``sim.replicas`` independent replicas of the problem's model; their curves on the record grid.
+
+    With ``sim.threads`` set, torch uses that many CPU threads during the simulation and its previous setting
+    again afterwards.  On CPU the engine draws the next chunk of random numbers in a background thread, so one
+    thread fewer than the cores (``sim.threads=1`` on two) keeps the cores from being oversubscribed where drawing
+    dominates (online linear and random features: 86 % instead of ~60 % of the RNG ceiling on two cores,
+    ``benchmarks/bench_simulator.py``).
+    """
+    run = select_simulator(problem)
+    if problem.sim.threads is None:
+        return run(problem)
+    before = torch.get_num_threads()
+    torch.set_num_threads(problem.sim.threads)
+    try:
+        return run(problem)
+    finally:
+        torch.set_num_threads(before)
 
 
 class _CallablePackage(types.ModuleType):

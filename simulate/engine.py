@@ -38,7 +38,7 @@ import torch
 
 from twopoint.core.curves import Curves
 from twopoint.core.problem import Problem
-from twopoint.simulate.groups import run_in_groups
+from twopoint.simulate.groups import PREFETCH_AHEAD, run_in_groups
 from twopoint.simulate.recorder import Recorder
 
 Batch = object  # whatever a model's ``chunks`` yields per step and its ``gradient`` reads
@@ -69,7 +69,7 @@ T = TypeVar("T")
 _DONE = object()
 
 
-def prefetched(items: Iterable[T], ahead: int = 1) -> Iterator[T]:
+def prefetched(items: Iterable[T], ahead: int = PREFETCH_AHEAD) -> Iterator[T]:
     """The items of ``items``, produced by a background thread up to ``ahead`` items in advance.
 
     An exception in the producer is raised here, at the item where it occurred.  Closing the iterator early (a

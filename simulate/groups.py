@@ -27,12 +27,18 @@ def replica_groups(replicas: int, bytes_per_replica: int, budget_gib: float) -> 
     return [range(s, min(s + size, replicas)) for s in range(0, replicas, size)]
 
 
+PREFETCH_AHEAD = 1  # chunks of random numbers drawn ahead of the one training (twopoint.simulate.engine.prefetched)
+# Chunks alive at once: the one training, PREFETCH_AHEAD queued and one being drawn.  A model's ring of draw
+# buffers (twopoint.simulate.rng.DrawBuffers) has this many slots, so no buffer is reused before its chunk is done.
+CHUNKS_ALIVE = PREFETCH_AHEAD + 2
+
+
 def peak_bytes(problem: Problem, bytes_per_replica: Callable[[torch.dtype], int]) -> int:
     """Estimated peak memory of a simulation: its largest replica group (``bytes_per_replica`` each, which
-    includes one step of pre-drawn numbers) plus one chunk of pre-drawn numbers (``sim.chunk_mib``)."""
+    includes one step of pre-drawn numbers) plus ``CHUNKS_ALIVE`` chunks of pre-drawn numbers (``sim.chunk_mib``)."""
     per_replica = bytes_per_replica(resolve_dtype(problem.sim.dtype))
     group = len(replica_groups(problem.sim.replicas, per_replica, problem.sim.data_gib)[0])
-    return group * per_replica + problem.sim.chunk_mib * 2**20
+    return group * per_replica + CHUNKS_ALIVE * problem.sim.chunk_mib * 2**20
 
 
 def memory_of(bytes_per_replica: Callable[[Problem], Callable[[torch.dtype], int]]) -> Callable[[Problem], int]:
@@ -56,7 +62,8 @@ def run_in_groups(problem: Problem, bytes_per_replica: Callable[[torch.dtype], i
 
 def run_info(problem: Problem, device: torch.device, dtype: torch.dtype, groups: int) -> dict:
     """The ``info`` of every simulation."""
-    info = {"device": str(device), "dtype": str(dtype).removeprefix("torch."), "replica_groups": groups}
+    info = {"device": str(device), "dtype": str(dtype).removeprefix("torch."), "replica_groups": groups,
+            "threads": torch.get_num_threads()}
     inputs = problem.data.inputs
     if inputs is not None:  # a kernel machine on real inputs: compare reports its Gaussian-equivalence gap
         info.update(inputs=inputs.kind, kernel=inputs.kernel)

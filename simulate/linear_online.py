@@ -17,9 +17,9 @@ from twopoint.core.registry import OPTIMISER_EXTENSIONS as OPTIMISERS, SIMULATOR
 from twopoint.simulate.data import GaussianTeacher
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
-from twopoint.simulate.groups import memory_of
+from twopoint.simulate.groups import CHUNKS_ALIVE, memory_of
 from twopoint.simulate.least_squares import batch_gradient
-from twopoint.simulate.rng import normals, replica_generators
+from twopoint.simulate.rng import DrawBuffers, normals, replica_generators
 
 METHOD = "torch minibatch SGD, fresh Gaussian batches"
 
@@ -42,8 +42,9 @@ class OnlineLinear:
         D, B, T = data.dim, opt.batch_size, opt.steps
         gens = replica_generators(self.problem.seed, len(self.group), self.device, first=self.group.start)
         per_chunk = chunk_steps(len(self.group), B * (D + 1), self.problem.sim.chunk_mib, T)
+        buffers = DrawBuffers(CHUNKS_ALIVE)
         for start in range(0, T, per_chunk):
-            z = normals(gens, (min(per_chunk, T - start), B, D + 1), self.device)
+            z = normals(gens, (min(per_chunk, T - start), B, D + 1), self.device, buffers)
             yield Chunk(z.shape[1], lambda i, z=z: (z[:, i, :, :D].to(self.dtype), data.noise_std * z[:, i, :, D].to(self.dtype)))
 
     def gradient(self, err: torch.Tensor, batch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -58,10 +58,10 @@ from twopoint.simulate.data import GaussianTeacher, training_set
 from twopoint.simulate.device import check_device
 from twopoint.simulate.engine import Chunk, chunk_steps, simulate_sgd
 from twopoint.simulate.fixed_design import Design, bytes_per_replica, simulate_fixed_design
-from twopoint.simulate.groups import memory_of
+from twopoint.simulate.groups import CHUNKS_ALIVE, memory_of
 from twopoint.simulate.least_squares import batch_gradient
 from twopoint.simulate.linear_online import METHOD as ONLINE_METHOD
-from twopoint.simulate.rng import normals, replica_generators
+from twopoint.simulate.rng import DrawBuffers, normals, replica_generators
 
 
 def draw_features(problem: Problem, group: range, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -185,9 +185,10 @@ class OnlineRandomFeatures:
         # per step: the float32 draws, the inputs x in the working dtype, the features h and their step-major copy
         per_step = B * (D + 1) + (torch.finfo(self.dtype).bits // 32) * B * (D + 2 * self.problem.model.n_features)
         per_chunk = chunk_steps(R, per_step, self.problem.sim.chunk_mib, T)
+        buffers = DrawBuffers(CHUNKS_ALIVE)
         for start in range(0, T, per_chunk):
             n = min(per_chunk, T - start)
-            x, y = self.teacher.sample(normals(gens, (n, B, D + 1), self.device).reshape(R, n * B, D + 1))  # (R, n·B, D)
+            x, y = self.teacher.sample(normals(gens, (n, B, D + 1), self.device, buffers).reshape(R, n * B, D + 1))  # (R, n·B, D)
             h = (x @ self.F.mT).view(R, n, B, -1)  # one batched GEMM per chunk: F is read once per chunk
             # step-major copies, so that every step's (R, B, N) slice is contiguous
             h, y = h.transpose(0, 1).contiguous(), y.view(R, n, B).transpose(0, 1).contiguous()
@@ -199,9 +200,10 @@ class OnlineRandomFeatures:
         # per step: the float32 draws, ξ in the working dtype, (h, y) and their step-major copies
         per_step = B * (N + 1) + (torch.finfo(self.dtype).bits // 32) * 3 * B * (N + 1)
         per_chunk = chunk_steps(R, per_step, self.problem.sim.chunk_mib, T)
+        buffers = DrawBuffers(CHUNKS_ALIVE)
         for start in range(0, T, per_chunk):
             n = min(per_chunk, T - start)
-            xi = normals(gens, (n, B, N + 1), self.device).reshape(R, n * B, N + 1).to(self.dtype)
+            xi = normals(gens, (n, B, N + 1), self.device, buffers).reshape(R, n * B, N + 1).to(self.dtype)
             hy = xi @ self.L.mT  # shared F: one (R·n·B, N + 1) × (N + 1, N + 1) GEMM; else one batched GEMM
             hy = hy.view(R, n, B, N + 1).transpose(0, 1).contiguous()  # step-major: each step's slice contiguous
             yield Chunk(n, lambda i, hy=hy: (hy[i, ..., :N], hy[i, ..., N]))

@@ -32,8 +32,33 @@ def replica_generators(seed: int, replicas: int, device: torch.device, stream: i
     return gens
 
 
-def normals(gens: list[torch.Generator], shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
-    """float32 standard normals of shape ``(replicas, *shape)``, one generator per leading index.
+class DrawBuffers:
+    """A ring of ``slots`` reusable float32 buffers for successive chunks of pre-drawn numbers.
+
+    A fresh buffer per chunk costs one page fault per 4 KiB page on its first write, which on CPU adds about half
+    of the drawing time itself (measured: 256 replicas × 8 × 1001 normals per step, 200 steps: 2.26 s with fresh
+    buffers, 1.56 s reused, 1.44 s for one generator and one buffer).  A buffer is handed out again ``slots``
+    requests later, so at most ``slots`` chunks may be alive at once.
+    """
+
+    def __init__(self, slots: int):
+        self.slots, self._ring, self._next = slots, [], 0
+
+    def take(self, shape: tuple[int, ...], device: torch.device) -> torch.Tensor:
+        """An uninitialised float32 tensor of ``shape`` (the next buffer of the ring, grown when too small)."""
+        i, numel = self._next % self.slots, math.prod(shape)
+        self._next += 1
+        if i == len(self._ring):
+            self._ring.append(torch.empty(numel, dtype=torch.float32, device=device))
+        elif self._ring[i].numel() < numel:
+            self._ring[i] = torch.empty(numel, dtype=torch.float32, device=device)
+        return self._ring[i][:numel].view(shape)
+
+
+def normals(gens: list[torch.Generator], shape: tuple[int, ...], device: torch.device,
+            buffers: DrawBuffers | None = None) -> torch.Tensor:
+    """float32 standard normals of shape ``(replicas, *shape)``, one generator per leading index, written into the
+    next buffer of ``buffers`` (else a new tensor).
 
     A strided view into rows padded to a multiple of 16 values (see the module docstring; a 1-D
     draw is one row).  Cast
@@ -41,7 +66,8 @@ def normals(gens: list[torch.Generator], shape: tuple[int, ...], device: torch.d
     memory-bound copy that costs more than drawing it).
     """
     rows, width = (1, shape[0]) if len(shape) == 1 else (shape[0], math.prod(shape[1:]))
-    out = torch.empty((len(gens), rows, -(-width // 16) * 16), dtype=torch.float32, device=device)
+    padded = (len(gens), rows, -(-width // 16) * 16)
+    out = buffers.take(padded, device) if buffers is not None else torch.empty(padded, dtype=torch.float32, device=device)
     for r, g in enumerate(gens):
         torch.randn(out.shape[1:], generator=g, out=out[r])
     return out[..., :width].reshape(len(gens), *shape)

@@ -322,12 +322,14 @@ class SimConfig:
     chunk_mib: int = 64
     data_gib: float = 4.0
     sampler: str = "auto"  # random features: draw inputs x, or (h, y) directly in feature space
+    threads: Optional[int] = None  # torch CPU threads while simulating (null: torch's setting), restored after
 
     _constraints: ClassVar[dict] = {
         "replicas": POSITIVE_INT,
         "device": c.Options("auto", "cpu", "cuda"),  # whether a GPU is visible: twopoint.simulate.device
         "dtype": c.Options("float64", "float32"),
         "chunk_mib": c.Interval(int, 1, 2**40, description="a positive integer (MiB) up to 2^40"),
+        "threads": c.Optional(POSITIVE_INT),
         "data_gib": c.Interval(float, 0, 2**30, closed="right", description="a positive number (GiB) up to 2^30"),
         "sampler": c.Options("auto", "inputs", "features"),  # which one auto picks: twopoint.simulate.random_features
     }

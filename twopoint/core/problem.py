@@ -98,6 +98,7 @@ class SimSpec:
     chunk_mib: int
     data_gib: float
     sampler: str = "auto"  # random features: inputs | features | auto (twopoint.simulate.random_features)
+    threads: int | None = None  # torch CPU threads while simulating (None: torch's setting)
 
 
 @dataclass(frozen=True)

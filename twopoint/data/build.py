@@ -153,7 +153,7 @@ def _build_sim(cfg) -> SimSpec:
         raise ConfigError("sim.sampler", s.sampler, f"inputs or auto for model.kind={cfg.model.kind} (the feature-space "
                           "sampler is for random features)")
     return SimSpec(bool(s.enabled), int(s.replicas), s.device, s.dtype, s.progress, int(s.chunk_mib), float(s.data_gib),
-                   str(s.sampler))
+                   str(s.sampler), None if s.threads is None else int(s.threads))
 
 
 def build_problem(cfg) -> Problem:
