@@ -23,6 +23,7 @@ bench: install
 	$(PY) benchmarks/bench_simulator.py
 	$(PY) benchmarks/bench_rf_theory.py
 	$(PY) benchmarks/bench_rf_simulator.py
+	$(PY) benchmarks/bench_schedule_theory.py
 
 # On a CUDA machine, one command: the GPU tests, then the simulator benchmarks on the GPU.
 gpu-check: install
