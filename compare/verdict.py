@@ -30,7 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from twopoint.compare.diagnostics import Deviation
 from twopoint.core.curves import Curves
@@ -69,11 +68,15 @@ def divergence_verdict(sim: Curves, theory: Curves) -> tuple[str, str] | None:
 
 def z_threshold(max_abs_z: float, replicas: int) -> float:
     """The Student-t (R − 1 degrees of freedom) quantile with the two-sided Gaussian tail probability of ``max_abs_z``."""
+    from scipy import special  # imported where used: runs without a simulation never judge
+
     return float(-special.stdtrit(replicas - 1, special.ndtr(-max_abs_z)))
 
 
 def bias_threshold(replicas: int) -> float:
     """The Student-t (R − 1 degrees of freedom) quantile of two-sided tail probability ``GLOBAL_FALSE_ALARM``."""
+    from scipy import special
+
     return float(-special.stdtrit(replicas - 1, GLOBAL_FALSE_ALARM / 2))
 
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from scipy.optimize import brentq
 from threadpoolctl import ThreadpoolController
 
 from twopoint.theory.errors import ConvergenceError
@@ -163,6 +162,8 @@ def critical_omega(pop: Population, n_train=None, n_features=None) -> float:
         lo *= _OMEGA_STAR_SHRINK
         if lo < _TINY:
             raise ConvergenceError("could not bracket ω* (d(ω*) = min(N, P))")
+    from scipy.optimize import brentq  # imported where used: scipy.optimize costs ~0.3 s of start-up
+
     root = brentq(lambda x: float(spectral_d(np.exp(x), pop)) - target, np.log(lo), np.log(hi),
                   xtol=_OMEGA_STAR_TOL, rtol=_OMEGA_STAR_TOL, maxiter=_BRENT_MAX_ITERATIONS)
     return float(np.exp(root))
